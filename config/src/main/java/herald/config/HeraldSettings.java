@@ -1,0 +1,184 @@
+package herald.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import herald.protocol.TopicPattern;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Everything under {@code herald { }}, read once at start-up. Nothing else in Herald reads
+ * {@link Config}: actors and routes get the part they need from here.
+ */
+public record HeraldSettings(
+        Server server,
+        WebSocket websocket,
+        Topics topics,
+        Limits limits,
+        Api api,
+        Duration shutdownGrace) {
+
+    public record Server(String host, int port) {
+    }
+
+    /** @param keepAlivePing the server's WebSocket ping interval, or null for none */
+    public record WebSocket(
+            String path,
+            int maxFrame,
+            int outboundFrames,
+            long outboundBytes,
+            Duration heartbeat,
+            Duration idleTimeout,
+            Duration closeGrace,
+            Duration keepAlivePing) {
+    }
+
+    public record Topics(int maxEntries, List<Retention> retention) {
+        /** The retention limit of one topic: the first matching pattern's, else the default. */
+        public int maxEntriesFor(String topic) {
+            for (Retention r : retention) {
+                if (r.pattern().matches(topic)) {
+                    return r.maxEntries();
+                }
+            }
+            return maxEntries;
+        }
+    }
+
+    public record Retention(TopicPattern pattern, int maxEntries) {
+    }
+
+    public record Limits(int maxSubscriptionsPerConnection) {
+    }
+
+    public record Api(int maxBody, Duration askTimeout) {
+    }
+
+    /** Reads and checks {@code herald { }}; throws {@link SettingsException} naming the first bad key. */
+    public static HeraldSettings fromConfig(Config root) {
+        try {
+            Config c = root.getConfig("herald");
+            HeraldSettings settings = new HeraldSettings(
+                    new Server(nonEmpty(c, "server.host"), port(c, "server.port")),
+                    webSocket(c),
+                    topics(c),
+                    new Limits(positiveInt(c, "limits.max-subscriptions-per-connection")),
+                    new Api(bytes(c, "api.max-body"), positive(c, "api.ask-timeout")),
+                    positive(c, "shutdown-grace"));
+            settings.checkTogether(root);
+            return settings;
+        } catch (ConfigException e) {
+            throw new SettingsException("bad configuration: " + e.getMessage(), e);
+        }
+    }
+
+    private static WebSocket webSocket(Config c) {
+        String path = nonEmpty(c, "websocket.path");
+        if (!path.startsWith("/")) {
+            throw new SettingsException("herald.websocket.path: expected a path starting with '/', got '" + path + "'");
+        }
+        Duration keepAlive = c.getString("websocket.keep-alive-ping").equals("off")
+                ? null : positive(c, "websocket.keep-alive-ping");
+        return new WebSocket(path,
+                bytes(c, "websocket.max-frame"),
+                positiveInt(c, "websocket.outbound-buffer.frames"),
+                bytes(c, "websocket.outbound-buffer.bytes"),
+                positive(c, "websocket.heartbeat"),
+                positive(c, "websocket.idle-timeout"),
+                positive(c, "websocket.close-grace"),
+                keepAlive);
+    }
+
+    private static Topics topics(Config c) {
+        List<Retention> retention = new ArrayList<>();
+        List<? extends Config> entries = c.getConfigList("topics.retention");
+        for (int i = 0; i < entries.size(); i++) {
+            Config r = entries.get(i);
+            String key = "herald.topics.retention[" + i + "]";
+            TopicPattern pattern;
+            try {
+                pattern = TopicPattern.compile(r.getString("pattern"));
+            } catch (IllegalArgumentException | ConfigException e) {
+                throw new SettingsException(key + ".pattern: " + e.getMessage());
+            }
+            retention.add(new Retention(pattern, positiveInt(r, "max-entries", key + ".max-entries")));
+        }
+        return new Topics(positiveInt(c, "topics.max-entries"), List.copyOf(retention));
+    }
+
+    /** Rules that tie two keys together. */
+    private void checkTogether(Config root) {
+        if (websocket.heartbeat().compareTo(websocket.idleTimeout()) >= 0) {
+            throw new SettingsException("herald.websocket.heartbeat (" + websocket.heartbeat()
+                    + ") must be below herald.websocket.idle-timeout (" + websocket.idleTimeout() + ")");
+        }
+        String pekkoIdle = "pekko.http.server.idle-timeout";
+        if (root.hasPath(pekkoIdle) && !root.getString(pekkoIdle).equals("infinite")
+                && root.getDuration(pekkoIdle).compareTo(websocket.idleTimeout()) <= 0) {
+            throw new SettingsException(pekkoIdle + " (" + root.getString(pekkoIdle)
+                    + ") must be above herald.websocket.idle-timeout, or Pekko drops idle WebSockets without a close code");
+        }
+    }
+
+    private static String nonEmpty(Config c, String key) {
+        String value = c.getString(key);
+        if (value.isBlank()) {
+            throw new SettingsException("herald." + key + ": expected a non-empty string");
+        }
+        return value;
+    }
+
+    private static int port(Config c, String key) {
+        int port = c.getInt(key);
+        if (port < 0 || port > 65535) {
+            throw new SettingsException("herald." + key + ": expected a port number from 0 to 65535, got " + port);
+        }
+        return port;
+    }
+
+    private static int positiveInt(Config c, String key) {
+        return positiveInt(c, key, "herald." + key);
+    }
+
+    private static int positiveInt(Config c, String key, String fullKey) {
+        int value;
+        try {
+            value = c.getInt(key);
+        } catch (ConfigException.WrongType e) {
+            throw new SettingsException(fullKey + ": expected a whole number, got " + c.getValue(key).render());
+        }
+        if (value < 1) {
+            throw new SettingsException(fullKey + ": expected a whole number of at least 1, got " + value);
+        }
+        return value;
+    }
+
+    private static int bytes(Config c, String key) {
+        long value;
+        try {
+            value = c.getBytes(key);
+        } catch (ConfigException.BadValue | ConfigException.WrongType e) {
+            throw new SettingsException("herald." + key + ": expected a size such as 64 KiB, got "
+                    + c.getValue(key).render());
+        }
+        if (value < 1 || value > Integer.MAX_VALUE) {
+            throw new SettingsException("herald." + key + ": expected a size from 1 byte to 2 GiB, got " + value);
+        }
+        return (int) value;
+    }
+
+    private static Duration positive(Config c, String key) {
+        Duration d;
+        try {
+            d = c.getDuration(key);
+        } catch (ConfigException.BadValue | ConfigException.WrongType e) {
+            throw new SettingsException("herald." + key + ": expected a duration such as 30s, got "
+                    + c.getValue(key).render());
+        }
+        if (d.isNegative() || d.isZero()) {
+            throw new SettingsException("herald." + key + ": expected a duration above zero, got " + d);
+        }
+        return d;
+    }
+}

@@ -1,0 +1,31 @@
+package herald.hub;
+
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Scheduler;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+
+/** {@link Topics} on one node: every command goes through the {@link TopicRegistry}. */
+public final class LocalTopics implements Topics {
+    private final ActorRef<TopicRegistry.Command> registry;
+    private final Scheduler scheduler;
+
+    public LocalTopics(ActorRef<TopicRegistry.Command> registry, Scheduler scheduler) {
+        this.registry = registry;
+        this.scheduler = scheduler;
+    }
+
+    @Override
+    public void tell(String topic, Topic.Command command) {
+        registry.tell(new TopicRegistry.Forward(topic, command));
+    }
+
+    @Override
+    public <R> CompletionStage<R> ask(String topic, Function<ActorRef<R>, Topic.Command> command, Duration timeout) {
+        return AskPattern.ask(registry,
+                (ActorRef<R> replyTo) -> new TopicRegistry.Forward(topic, command.apply(replyTo)),
+                timeout, scheduler);
+    }
+}

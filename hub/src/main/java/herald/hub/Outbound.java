@@ -1,0 +1,80 @@
+package herald.hub;
+
+import herald.protocol.CloseCode;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.BoundedSourceQueue;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.QueueOfferResult;
+import org.apache.pekko.stream.javadsl.Source;
+
+/**
+ * The bounded outbound side of one connection: a queue bounded in frames and in bytes whose
+ * {@link #offer} answers at once. A full queue means the client reads too slowly; the caller then
+ * closes the connection (4008) rather than wait or drop frames, so a topic never blocks on a client
+ * and memory never grows without bound.
+ */
+public final class Outbound {
+    private final BoundedSourceQueue<OutboundFrame> queue;
+    private final Source<String, NotUsed> source;
+    private final long maxBytes;
+    /** Written by the actor that offers, read back by the stream that drains: hence atomic. */
+    private final AtomicLong queuedBytes = new AtomicLong();
+
+    private Outbound(int maxFrames, long maxBytes, Materializer materializer) {
+        this.maxBytes = maxBytes;
+        Pair<BoundedSourceQueue<OutboundFrame>, Source<OutboundFrame, NotUsed>> pair =
+                Source.<OutboundFrame>queue(maxFrames).preMaterialize(materializer);
+        this.queue = pair.first();
+        this.source = pair.second().map(frame -> {
+            queuedBytes.addAndGet(-frame.bytes());
+            return frame.text();
+        });
+    }
+
+    public static Outbound create(int maxFrames, long maxBytes, Materializer materializer) {
+        return new Outbound(maxFrames, maxBytes, materializer);
+    }
+
+    /** The frames' texts in order; it fails with {@link CloseConnection} once {@link #close} is called. */
+    public Source<String, NotUsed> source() {
+        return source;
+    }
+
+    /**
+     * Queues a frame. False means the client is too slow (either bound would be passed) or the
+     * connection is gone; nothing was queued. A frame that finds the queue empty is always taken, so
+     * one snapshot larger than the byte bound is not mistaken for slowness.
+     */
+    public boolean offer(OutboundFrame frame) {
+        long before = queuedBytes.getAndAdd(frame.bytes());
+        if (before > 0 && before + frame.bytes() > maxBytes) {
+            queuedBytes.addAndGet(-frame.bytes());
+            return false;
+        }
+        if (queue.offer(frame) != QueueOfferResult.enqueued()) {
+            queuedBytes.addAndGet(-frame.bytes());
+            return false;
+        }
+        return true;
+    }
+
+    /** Discards what is queued and ends the stream with this close code; the close frame goes out next. */
+    public void close(CloseCode code, String reason) {
+        queue.fail(new CloseConnection(code, reason));
+    }
+
+    /** Ends the stream after what is queued (a normal close). */
+    public void complete() {
+        queue.complete();
+    }
+
+    public int queuedFrames() {
+        return queue.size();
+    }
+
+    public long queuedBytes() {
+        return queuedBytes.get();
+    }
+}

@@ -1,0 +1,338 @@
+package herald.hub;
+
+import herald.config.HeraldSettings;
+import herald.protocol.ClientFrame;
+import herald.protocol.CloseCode;
+import herald.protocol.ErrorCode;
+import herald.protocol.FrameCodec;
+import herald.protocol.InvalidFrameException;
+import herald.protocol.ServerFrame;
+import herald.protocol.TopicNames;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+
+/**
+ * One client connection: reads its frames, answers them, keeps its subscriptions and feeds its
+ * bounded {@link Outbound}. It knows nothing of HTTP: the WebSocket layer hands it the text of
+ * each inbound message and tells it when the connection has ended.
+ *
+ * <p>Client frames are handled one at a time (the inbound stream waits for an {@link Ack}), so the
+ * replies to a subscribe come in the request's order and a later frame never overtakes it.
+ */
+public final class Session extends AbstractBehavior<Session.Command> {
+
+    public sealed interface Command permits Inbound, InboundStarted, InboundEnded, ConnectionEnded,
+            Topic.Notice, SubscribeTimedOut, TopicTerminated {
+    }
+
+    /** The inbound stream's acknowledgement: the session is ready for the next message. */
+    public enum Ack {
+        INSTANCE
+    }
+
+    /** The text of one client message. */
+    public record Inbound(String text, ActorRef<Ack> ack) implements Command {
+    }
+
+    public record InboundStarted(ActorRef<Ack> ack) implements Command {
+    }
+
+    /** The client sent its close or the inbound side broke; the connection is ending. */
+    public enum InboundEnded implements Command {
+        INSTANCE
+    }
+
+    /** The connection is gone; {@code byClient} tells who sent the first close frame. */
+    public record ConnectionEnded(int code, String reason, boolean byClient) implements Command {
+    }
+
+    private enum SubscribeTimedOut implements Command {
+        INSTANCE
+    }
+
+    private record TopicTerminated(String topic, ActorRef<Topic.Command> ref) implements Command {
+    }
+
+    /** Who is connected and from where: fixed for the connection's life, logged with every lifecycle line. */
+    public record Identity(String sessionId, String user, String remoteAddress) {
+    }
+
+    /** Bad frames logged per connection before the rest are only counted, so a flood cannot flood the log. */
+    private static final int LOGGED_REJECTIONS = 5;
+
+    public static Behavior<Command> create(Identity identity, HeraldSettings settings, FrameCodec codec,
+                                           Topics topics, Outbound outbound) {
+        return Behaviors.withMdc(Command.class, Map.of("sessionId", identity.sessionId()),
+                Behaviors.setup(context -> Behaviors.withTimers(timers ->
+                        new Session(context, timers, identity, settings, codec, topics, outbound))));
+    }
+
+    private final TimerScheduler<Command> timers;
+    private final Identity identity;
+    private final HeraldSettings settings;
+    private final FrameCodec codec;
+    private final Topics topics;
+    private final Outbound outbound;
+    private final ActorRef<Topic.Notice> self;
+    private final long openedAt = System.nanoTime();
+    private final Map<String, ActorRef<Topic.Command>> subscriptions = new HashMap<>();
+    /** Topics whose actor died under a subscription, waiting for their unasked fresh snapshot. */
+    private final Set<String> resubscribing = new HashSet<>();
+
+    /** The subscribe request being worked through, one topic at a time. */
+    private final ArrayDeque<String> pendingTopics = new ArrayDeque<>();
+    private String pendingId;
+    private String awaitedTopic;
+    private ActorRef<Ack> pendingAck;
+
+    private boolean closing;
+    private long rejectedFrames;
+
+    private Session(ActorContext<Command> context, TimerScheduler<Command> timers, Identity identity,
+                    HeraldSettings settings, FrameCodec codec, Topics topics, Outbound outbound) {
+        super(context);
+        this.timers = timers;
+        this.identity = identity;
+        this.settings = settings;
+        this.codec = codec;
+        this.topics = topics;
+        this.outbound = outbound;
+        this.self = context.getSelf().narrow();
+        context.getLog().info("Connection opened: session [{}] user [{}] remote [{}]",
+                identity.sessionId(), identity.user(), identity.remoteAddress());
+        send(new ServerFrame.Welcome(identity.sessionId(), identity.user(),
+                settings.websocket().heartbeat().toMillis(), 1));
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(InboundStarted.class, started -> ack(started.ack()))
+                .onMessage(Inbound.class, this::onInbound)
+                .onMessage(Topic.Subscribed.class, this::onSubscribed)
+                .onMessage(Topic.Changed.class, this::onChanged)
+                .onMessage(Topic.Published.class, this::onPublished)
+                .onMessageEquals(SubscribeTimedOut.INSTANCE, this::onSubscribeTimedOut)
+                .onMessage(TopicTerminated.class, this::onTopicTerminated)
+                .onMessageEquals(InboundEnded.INSTANCE, this::onInboundEnded)
+                .onMessage(ConnectionEnded.class, this::onConnectionEnded)
+                .build();
+    }
+
+    private Behavior<Command> ack(ActorRef<Ack> ack) {
+        ack.tell(Ack.INSTANCE);
+        return this;
+    }
+
+    private Behavior<Command> onInbound(Inbound inbound) {
+        if (closing) {
+            return ack(inbound.ack());
+        }
+        ClientFrame frame;
+        try {
+            frame = codec.decode(inbound.text());
+        } catch (InvalidFrameException e) {
+            reject(e);
+            return ack(inbound.ack());
+        }
+        if (frame instanceof ClientFrame.Subscribe subscribe) {
+            pendingId = subscribe.id();
+            pendingTopics.addAll(subscribe.topics());
+            pendingAck = inbound.ack();
+            subscribeNext();
+            return this;
+        } else if (frame instanceof ClientFrame.Publish publish) {
+            topics.tell(publish.change().topic(), new Topic.Publish(publish.change(), publish.id(), self.narrow()));
+        } else if (frame instanceof ClientFrame.Unsubscribe unsubscribe) {
+            unsubscribe(unsubscribe);
+        } else if (frame instanceof ClientFrame.Ping ping) {
+            send(new ServerFrame.Pong(ping.id(), System.currentTimeMillis()));
+        } else if (frame instanceof ClientFrame.Auth auth) {
+            reject(new InvalidFrameException(ErrorCode.BAD_REQUEST, auth.id(), null,
+                    "authentication is off on this server; no auth frame is needed"));
+        }
+        return ack(inbound.ack());
+    }
+
+    private void unsubscribe(ClientFrame.Unsubscribe unsubscribe) {
+        for (String topic : unsubscribe.topics()) {
+            ActorRef<Topic.Command> ref = subscriptions.remove(topic);
+            if (ref != null) {
+                getContext().unwatch(ref);
+                ref.tell(new Topic.Unsubscribe(self));
+            }
+            resubscribing.remove(topic);
+        }
+        send(new ServerFrame.Unsubscribed(unsubscribe.id(), unsubscribe.topics()));
+    }
+
+    /** Sends the next topic of the pending subscribe to its topic, or finishes the request. */
+    private void subscribeNext() {
+        while (!pendingTopics.isEmpty()) {
+            String topic = pendingTopics.poll();
+            if (!TopicNames.isValid(topic)) {
+                reject(new InvalidFrameException(ErrorCode.INVALID_TOPIC, pendingId, topic,
+                        "a topic name is 1 to 200 characters of A-Z a-z 0-9 _ . : @ / -"));
+            } else if (!subscriptions.containsKey(topic)
+                    && subscriptions.size() >= settings.limits().maxSubscriptionsPerConnection()) {
+                reject(new InvalidFrameException(ErrorCode.TOO_MANY_TOPICS, pendingId, topic,
+                        "this connection is subscribed to the most topics allowed ("
+                                + settings.limits().maxSubscriptionsPerConnection() + ")"));
+            } else {
+                awaitedTopic = topic;
+                topics.tell(topic, new Topic.Subscribe(self, pendingId));
+                timers.startSingleTimer(SubscribeTimedOut.INSTANCE, settings.api().askTimeout());
+                return;
+            }
+        }
+        pendingId = null;
+        if (pendingAck != null) {
+            pendingAck.tell(Ack.INSTANCE);
+            pendingAck = null;
+        }
+    }
+
+    private Behavior<Command> onSubscribed(Topic.Subscribed subscribed) {
+        String topic = subscribed.topic();
+        if (topic.equals(awaitedTopic)) {
+            awaitedTopic = null;
+            timers.cancel(SubscribeTimedOut.INSTANCE);
+            addSubscription(topic, subscribed.topicRef());
+            enqueue(subscribed.snapshot());
+            if (!closing) {
+                subscribeNext();
+            }
+        } else if (resubscribing.remove(topic)) {
+            addSubscription(topic, subscribed.topicRef());
+            enqueue(subscribed.snapshot());
+        }
+        return this;
+    }
+
+    private void addSubscription(String topic, ActorRef<Topic.Command> ref) {
+        ActorRef<Topic.Command> previous = subscriptions.put(topic, ref);
+        if (!ref.equals(previous)) {
+            getContext().watchWith(ref, new TopicTerminated(topic, ref));
+        }
+    }
+
+    private Behavior<Command> onSubscribeTimedOut() {
+        if (awaitedTopic != null) {
+            getContext().getLog().warn("Topic [{}] did not answer a subscribe within {}; session [{}] gets an error",
+                    awaitedTopic, settings.api().askTimeout(), identity.sessionId());
+            send(new ServerFrame.Error(pendingId, awaitedTopic, ErrorCode.INTERNAL, "the topic did not answer in time"));
+            awaitedTopic = null;
+            subscribeNext();
+        }
+        return this;
+    }
+
+    /** A topic stopped under a live subscription: subscribe again so the client gets a fresh snapshot. */
+    private Behavior<Command> onTopicTerminated(TopicTerminated terminated) {
+        if (terminated.ref().equals(subscriptions.get(terminated.topic()))) {
+            subscriptions.remove(terminated.topic());
+            resubscribing.add(terminated.topic());
+            topics.tell(terminated.topic(), new Topic.Subscribe(self, null));
+        }
+        return this;
+    }
+
+    private Behavior<Command> onChanged(Topic.Changed changed) {
+        if (subscriptions.containsKey(changed.topic())) {
+            enqueue(changed.frame());
+        }
+        return this;
+    }
+
+    private Behavior<Command> onPublished(Topic.Published published) {
+        send(new ServerFrame.Published(published.requestId(), published.topic(), published.seq()));
+        return this;
+    }
+
+    private void send(ServerFrame frame) {
+        enqueue(OutboundFrame.of(codec.encode(frame)));
+    }
+
+    private void enqueue(OutboundFrame frame) {
+        if (closing) {
+            return;
+        }
+        if (!outbound.offer(frame)) {
+            getContext().getLog().warn(
+                    "Slow consumer closed with 4008: session [{}] user [{}] remote [{}] queued [{}] frames [{}] bytes",
+                    identity.sessionId(), identity.user(), identity.remoteAddress(),
+                    outbound.queuedFrames(), outbound.queuedBytes());
+            closeWith(CloseCode.SLOW_CONSUMER, "slow consumer: outbound buffer overflowed");
+        }
+    }
+
+    private void reject(InvalidFrameException e) {
+        rejectedFrames++;
+        if (rejectedFrames <= LOGGED_REJECTIONS) {
+            getContext().getLog().warn("Rejected frame from session [{}] user [{}] remote [{}]: {} {}{}",
+                    identity.sessionId(), identity.user(), identity.remoteAddress(), e.code().wireName(),
+                    e.getMessage(), rejectedFrames == LOGGED_REJECTIONS ? " (further rejections are only counted)" : "");
+        }
+        send(e.toFrame());
+    }
+
+    /** Stops all deliveries at once, discards what is queued and has the close frame sent. */
+    private void closeWith(CloseCode code, String reason) {
+        closing = true;
+        outbound.close(code, reason);
+        leaveTopics();
+        if (pendingAck != null) {
+            pendingAck.tell(Ack.INSTANCE);
+            pendingAck = null;
+        }
+    }
+
+    private void leaveTopics() {
+        subscriptions.forEach((topic, ref) -> ref.tell(new Topic.Unsubscribe(self)));
+        subscriptions.clear();
+        pendingTopics.clear();
+        resubscribing.clear();
+    }
+
+    /** The client closed: answer with the normal close once what is queued has been written. */
+    private Behavior<Command> onInboundEnded() {
+        if (!closing) {
+            closing = true;
+            outbound.complete();
+            leaveTopics();
+        }
+        return this;
+    }
+
+    private Behavior<Command> onConnectionEnded(ConnectionEnded ended) {
+        leaveTopics();
+        long millis = Duration.ofNanos(System.nanoTime() - openedAt).toMillis();
+        String line = "Connection closed: session [{}] user [{}] remote [{}] duration [{}ms] code [{}] reason [{}] by [{}]"
+                + (rejectedFrames > 0 ? " rejected frames [" + rejectedFrames + "]" : "");
+        Object[] args = {identity.sessionId(), identity.user(), identity.remoteAddress(), millis, ended.code(),
+                ended.reason(), ended.byClient() ? "client" : "server"};
+        if (isClientFault(ended.code()) && !ended.byClient()) {
+            getContext().getLog().warn(line, args);
+        } else {
+            getContext().getLog().info(line, args);
+        }
+        return Behaviors.stopped();
+    }
+
+    /** Closes that mean the client did something wrong or could not keep up: worth a warning. */
+    private static boolean isClientFault(int code) {
+        return code == CloseCode.UNSUPPORTED_DATA.code() || code == CloseCode.MESSAGE_TOO_BIG.code()
+                || code == CloseCode.SLOW_CONSUMER.code();
+    }
+}

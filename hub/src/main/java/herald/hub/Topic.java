@@ -1,0 +1,221 @@
+package herald.hub;
+
+import herald.protocol.ApiBody;
+import herald.protocol.Change;
+import herald.protocol.Entry;
+import herald.protocol.FrameCodec;
+import herald.protocol.Op;
+import herald.protocol.ServerFrame;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+
+/**
+ * One topic: its entries in seq order, its seq and epoch, and its subscribers. Every change is
+ * applied here, numbered, encoded to JSON once and the same frame sent to every subscriber.
+ *
+ * <p>A topic with neither entries nor subscribers asks its registry to stop it, so an unused topic
+ * costs nothing; the next start is a new history with a new epoch.
+ */
+public final class Topic extends AbstractBehavior<Topic.Command> {
+
+    public sealed interface Command {
+    }
+
+    /** Subscribes (again: a fresh snapshot) and answers with {@link Subscribed}. */
+    public record Subscribe(ActorRef<Notice> subscriber, String requestId) implements Command {
+    }
+
+    /** Idempotent: unsubscribing a stranger does nothing. */
+    public record Unsubscribe(ActorRef<Notice> subscriber) implements Command {
+    }
+
+    public record Publish(Change change, String requestId, ActorRef<Published> replyTo) implements Command {
+    }
+
+    /** The current state, for the HTTP API. */
+    public record GetState(ActorRef<ApiBody.TopicState> replyTo) implements Command {
+    }
+
+    /** From the registry after {@link TopicRegistry.Idle}: stop if still idle. */
+    enum Stop implements Command {
+        INSTANCE
+    }
+
+    private record SubscriberTerminated(ActorRef<Notice> subscriber) implements Command {
+    }
+
+    /** What a topic sends to its subscribers; the same object goes to each of them. */
+    public sealed interface Notice extends Session.Command {
+        String topic();
+    }
+
+    /** A snapshot (asked for when requestId is set) and the topic's ref, for watching it. */
+    public record Subscribed(String topic, String requestId, OutboundFrame snapshot, ActorRef<Command> topicRef)
+            implements Notice {
+    }
+
+    /** One event frame. */
+    public record Changed(String topic, long seq, OutboundFrame frame) implements Notice {
+    }
+
+    public record Published(String topic, long seq, String requestId) implements Notice {
+    }
+
+    public static Behavior<Command> create(String name, int maxEntries, FrameCodec codec,
+                                           ActorRef<TopicRegistry.Command> registry) {
+        return Behaviors.setup(context -> new Topic(context, name, maxEntries, codec, registry));
+    }
+
+    private final String name;
+    private final String epoch;
+    private final int maxEntries;
+    private final FrameCodec codec;
+    private final ActorRef<TopicRegistry.Command> registry;
+    /** Insertion order is seq order: a key that changes is removed and put back at the end. */
+    private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>();
+    private final LinkedHashSet<ActorRef<Notice>> subscribers = new LinkedHashSet<>();
+    private long seq;
+    private boolean stopRequested;
+
+    private Topic(ActorContext<Command> context, String name, int maxEntries, FrameCodec codec,
+                  ActorRef<TopicRegistry.Command> registry) {
+        super(context);
+        this.name = name;
+        this.maxEntries = maxEntries;
+        this.codec = codec;
+        this.registry = registry;
+        this.epoch = newEpoch();
+        context.getLog().debug("Topic [{}] started with epoch [{}]", name, epoch);
+    }
+
+    /** Unique across restarts of the topic and of the server: a time part and a random part. */
+    private static String newEpoch() {
+        return Long.toString(System.currentTimeMillis(), 36) + "-"
+                + Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(Subscribe.class, this::onSubscribe)
+                .onMessage(Unsubscribe.class, this::onUnsubscribe)
+                .onMessage(Publish.class, this::onPublish)
+                .onMessage(GetState.class, this::onGetState)
+                .onMessage(SubscriberTerminated.class, this::onSubscriberTerminated)
+                .onMessageEquals(Stop.INSTANCE, this::onStop)
+                .build();
+    }
+
+    private Behavior<Command> onSubscribe(Subscribe subscribe) {
+        if (subscribers.add(subscribe.subscriber())) {
+            getContext().watchWith(subscribe.subscriber(), new SubscriberTerminated(subscribe.subscriber()));
+        }
+        OutboundFrame snapshot = OutboundFrame.of(codec.encode(
+                new ServerFrame.Snapshot(subscribe.requestId(), name, epoch, seq, List.copyOf(entries.values()))));
+        subscribe.subscriber().tell(new Subscribed(name, subscribe.requestId(), snapshot, getContext().getSelf()));
+        return this;
+    }
+
+    private Behavior<Command> onUnsubscribe(Unsubscribe unsubscribe) {
+        if (subscribers.remove(unsubscribe.subscriber())) {
+            getContext().unwatch(unsubscribe.subscriber());
+        }
+        return stopIfIdle();
+    }
+
+    private Behavior<Command> onSubscriberTerminated(SubscriberTerminated terminated) {
+        subscribers.remove(terminated.subscriber());
+        return stopIfIdle();
+    }
+
+    private Behavior<Command> onPublish(Publish publish) {
+        Change change = publish.change();
+        long changeSeq = ++seq;
+        switch (change.op()) {
+            case SET -> {
+                boolean replaced = entries.remove(change.key()) != null;
+                entries.put(change.key(), new Entry(change.key(), changeSeq, change.event(), change.data()));
+                broadcast(change.op(), change.key(), change.event(), change.data());
+                if (!replaced) {
+                    evictOverLimit();
+                }
+            }
+            case APPEND -> {
+                String key = Long.toString(changeSeq);
+                entries.put(key, new Entry(key, changeSeq, change.event(), change.data()));
+                broadcast(change.op(), key, change.event(), change.data());
+                evictOverLimit();
+            }
+            case DELETE -> {
+                entries.remove(change.key());
+                broadcast(change.op(), change.key(), change.event(), null);
+            }
+            case CLEAR -> {
+                entries.clear();
+                broadcast(change.op(), null, change.event(), null);
+            }
+        }
+        publish.replyTo().tell(new Published(name, changeSeq, publish.requestId()));
+        return stopIfIdle();
+    }
+
+    /** Each eviction is a change of its own, numbered right after the one that caused it. */
+    private void evictOverLimit() {
+        Iterator<Entry> oldest = entries.values().iterator();
+        while (entries.size() > maxEntries) {
+            Entry evicted = oldest.next();
+            oldest.remove();
+            ++seq;
+            broadcast(Op.DELETE, evicted.key(), "evicted", null);
+        }
+    }
+
+    /** Encodes the change at the current seq once and hands the same frame to every subscriber. */
+    private void broadcast(Op op, String key, String event, String data) {
+        if (subscribers.isEmpty()) {
+            return;
+        }
+        OutboundFrame frame = OutboundFrame.of(codec.encode(new ServerFrame.Event(name, seq, op, key, event, data)));
+        Changed changed = new Changed(name, seq, frame);
+        for (ActorRef<Notice> subscriber : subscribers) {
+            subscriber.tell(changed);
+        }
+    }
+
+    private Behavior<Command> onGetState(GetState get) {
+        get.replyTo().tell(new ApiBody.TopicState(name, epoch, seq, new ArrayList<>(entries.values())));
+        return stopIfIdle();
+    }
+
+    private Behavior<Command> stopIfIdle() {
+        if (isIdle() && !stopRequested) {
+            stopRequested = true;
+            registry.tell(new TopicRegistry.Idle(name, getContext().getSelf()));
+        }
+        return this;
+    }
+
+    private Behavior<Command> onStop() {
+        stopRequested = false;
+        if (isIdle()) {
+            getContext().getLog().debug("Topic [{}] stopped: no entries and no subscribers", name);
+            return Behaviors.stopped();
+        }
+        registry.tell(new TopicRegistry.StillActive(name));
+        return this;
+    }
+
+    private boolean isIdle() {
+        return subscribers.isEmpty() && entries.isEmpty();
+    }
+}

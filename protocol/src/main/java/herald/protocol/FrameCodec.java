@@ -1,0 +1,329 @@
+package herald.protocol;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The JSON codec: client frames and API bodies in, server frames and API answers out.
+ *
+ * <p>Decoding walks Jackson's streaming parser instead of binding to classes, for two reasons: the
+ * error for a bad frame must name the field and still echo the request id, and {@code data} must be
+ * kept as the exact JSON text the sender wrote (the hub never interprets it, so a huge number or a
+ * deep object is forwarded as it came rather than re-printed).
+ */
+public final class FrameCodec {
+    public static final int MAX_ID_LENGTH = 64;
+    public static final int MAX_TOPICS_PER_REQUEST = 100;
+    public static final int MAX_KEY_LENGTH = 1024;
+    public static final int MAX_EVENT_LENGTH = 200;
+    public static final int MAX_BATCH = 1000;
+    /** Deep enough for any sane document; a hostile one fails fast instead of using the stack. */
+    public static final int MAX_NESTING_DEPTH = 256;
+
+    private final JsonFactory factory;
+    private final ObjectWriter frameWriter;
+    private final ObjectMapper mapper;
+
+    public FrameCodec() {
+        factory = JsonFactory.builder()
+                .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH).build())
+                .build();
+        mapper = new ObjectMapper(factory);
+        frameWriter = mapper.writerFor(ServerFrame.class);
+    }
+
+    /** The text of one WebSocket message carrying this frame. */
+    public String encode(ServerFrame frame) {
+        try {
+            return frameWriter.writeValueAsString(frame);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The JSON body of an HTTP API answer. */
+    public String encode(ApiBody body) {
+        try {
+            return mapper.writeValueAsString(body);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The size of this text in UTF-8, without encoding it. */
+    public static int utf8Length(String s) {
+        int bytes = s.length();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c >= 0x80) {
+                // Two bytes below U+0800, three above; a surrogate pair's two chars make four.
+                bytes += c < 0x800 ? 1 : Character.isSurrogate(c) ? 1 : 2;
+            }
+        }
+        return bytes;
+    }
+
+    /** Reads and validates one client frame. */
+    public ClientFrame decode(String text) throws InvalidFrameException {
+        Fields f = parseDocument(text, false);
+        String id = f.string("id", null, null);
+        if (id != null && id.length() > MAX_ID_LENGTH) {
+            throw badRequest(null, "id is longer than " + MAX_ID_LENGTH + " characters");
+        }
+        if (f.absent("type")) {
+            throw badRequest(id, "type is required");
+        }
+        String type = f.string("type", id, null);
+        return switch (type) {
+            case "auth" -> new ClientFrame.Auth(id, f.required("token", id, null));
+            case "subscribe" -> new ClientFrame.Subscribe(id, f.topicList(id));
+            case "unsubscribe" -> new ClientFrame.Unsubscribe(id, f.topicList(id));
+            case "publish" -> new ClientFrame.Publish(id, f.change(id, ""));
+            case "ping" -> new ClientFrame.Ping(id);
+            default -> throw new InvalidFrameException(ErrorCode.UNKNOWN_TYPE, id, null,
+                    "unknown frame type '" + clip(type) + "'");
+        };
+    }
+
+    /**
+     * Reads an HTTP publish body: one change, or {@code {"changes":[...]}}. The whole batch is
+     * validated before anything is applied.
+     */
+    public List<Change> decodeChanges(String body) throws InvalidFrameException {
+        Fields f = parseDocument(body, true);
+        if (f.changes == null) {
+            if (f.mistyped("changes")) {
+                throw badRequest(null, "changes must be an array of changes");
+            }
+            return List.of(f.change(null, ""));
+        }
+        if (f.changes.isEmpty()) {
+            throw badRequest(null, "changes is empty");
+        }
+        if (f.changes.size() > MAX_BATCH) {
+            throw new InvalidFrameException(ErrorCode.PAYLOAD_TOO_LARGE, null, null,
+                    "a batch holds at most " + MAX_BATCH + " changes, this one has " + f.changes.size());
+        }
+        List<Change> changes = new ArrayList<>(f.changes.size());
+        for (int i = 0; i < f.changes.size(); i++) {
+            Fields change = f.changes.get(i);
+            if (change == null) {
+                throw badRequest(null, "changes[" + i + "]: must be an object");
+            }
+            changes.add(change.change(null, "changes[" + i + "]: "));
+        }
+        return changes;
+    }
+
+    private Fields parseDocument(String text, boolean allowBatch) throws InvalidFrameException {
+        try (JsonParser p = factory.createParser(text)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw badRequest(null, "a frame must be a JSON object");
+            }
+            Fields fields = parseObject(p, text, allowBatch);
+            if (p.nextToken() != null) {
+                throw badRequest(null, "unexpected content after the JSON object");
+            }
+            return fields;
+        } catch (JsonProcessingException e) {
+            throw badRequest(null, "malformed JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Reads the fields of the object whose START_OBJECT the parser is on; unknown fields are skipped. */
+    private Fields parseObject(JsonParser p, String text, boolean allowBatch) throws IOException {
+        Fields f = new Fields();
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken value = p.nextToken();
+            switch (name) {
+                case "type", "id", "token", "topic", "op", "key", "event" -> {
+                    if (value == JsonToken.VALUE_STRING) {
+                        f.put(name, p.getText());
+                    } else {
+                        f.putNonString(name, value == JsonToken.VALUE_NULL);
+                        p.skipChildren();
+                    }
+                }
+                case "topics" -> {
+                    if (value == JsonToken.START_ARRAY) {
+                        f.topics = readStrings(p);
+                        f.present.add("topics");
+                        if (f.topics == null) {
+                            f.putNonString("topics", false);
+                        }
+                    } else {
+                        f.putNonString("topics", value == JsonToken.VALUE_NULL);
+                        p.skipChildren();
+                    }
+                }
+                case "data" -> {
+                    int start = (int) p.currentTokenLocation().getCharOffset();
+                    p.skipChildren();
+                    p.finishToken();
+                    int end = (int) p.currentLocation().getCharOffset();
+                    f.data = text.substring(start, end);
+                    f.present.add("data");
+                }
+                case "changes" -> {
+                    if (allowBatch && value == JsonToken.START_ARRAY) {
+                        f.changes = new ArrayList<>();
+                        JsonToken t;
+                        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                            if (t == JsonToken.START_OBJECT) {
+                                f.changes.add(parseObject(p, text, false));
+                            } else {
+                                f.changes.add(null);
+                                p.skipChildren();
+                            }
+                        }
+                    } else {
+                        f.putNonString("changes", value == JsonToken.VALUE_NULL);
+                        p.skipChildren();
+                    }
+                }
+                default -> p.skipChildren();
+            }
+        }
+        return f;
+    }
+
+    /** The array's strings, or null when an element is not a string (the array is consumed either way). */
+    private static List<String> readStrings(JsonParser p) throws IOException {
+        List<String> strings = new ArrayList<>();
+        boolean allStrings = true;
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            if (t == JsonToken.VALUE_STRING) {
+                strings.add(p.getText());
+            } else {
+                allStrings = false;
+                p.skipChildren();
+            }
+        }
+        return allStrings ? strings : null;
+    }
+
+    private static InvalidFrameException badRequest(String id, String message) {
+        return new InvalidFrameException(ErrorCode.BAD_REQUEST, id, null, message);
+    }
+
+    /** Keeps client text quoted in an error short. */
+    private static String clip(String s) {
+        return s.length() <= 64 ? s : s.substring(0, 64) + "...";
+    }
+
+    /** The fields of one object as they came, checked only when the frame's type says which it needs. */
+    private static final class Fields {
+        final java.util.Map<String, String> strings = new java.util.HashMap<>(8);
+        final java.util.Set<String> present = new java.util.HashSet<>(8);
+        final java.util.Set<String> mistyped = new java.util.HashSet<>(2);
+        List<String> topics;
+        List<Fields> changes;
+        String data;
+
+        void put(String name, String value) {
+            strings.put(name, value);
+            present.add(name);
+        }
+
+        /** A value that is not a string: null counts as absent, anything else as the wrong type. */
+        void putNonString(String name, boolean isNull) {
+            if (!isNull) {
+                mistyped.add(name);
+                present.add(name);
+            }
+        }
+
+        boolean absent(String name) {
+            return !present.contains(name);
+        }
+
+        boolean mistyped(String name) {
+            return mistyped.contains(name);
+        }
+
+        /** An optional string field: its value, or null when absent. */
+        String string(String name, String id, String topic) throws InvalidFrameException {
+            if (mistyped(name)) {
+                throw new InvalidFrameException(ErrorCode.BAD_REQUEST, id, topic, name + " must be a string");
+            }
+            return strings.get(name);
+        }
+
+        String required(String name, String id, String topic) throws InvalidFrameException {
+            String value = string(name, id, topic);
+            if (value == null) {
+                throw new InvalidFrameException(ErrorCode.BAD_REQUEST, id, topic, name + " is required");
+            }
+            return value;
+        }
+
+        List<String> topicList(String id) throws InvalidFrameException {
+            if (mistyped("topics")) {
+                throw badRequest(id, "topics must be an array of topic names");
+            }
+            if (topics == null || topics.isEmpty()) {
+                throw badRequest(id, "topics must name at least one topic");
+            }
+            if (topics.size() > MAX_TOPICS_PER_REQUEST) {
+                throw new InvalidFrameException(ErrorCode.TOO_MANY_TOPICS, id, null,
+                        "at most " + MAX_TOPICS_PER_REQUEST + " topics per request, got " + topics.size());
+            }
+            return topics;
+        }
+
+        Change change(String id, String where) throws InvalidFrameException {
+            String topic = strings.get("topic");
+            if (mistyped("topic") || topic == null) {
+                throw badRequest(id, where + "topic is required and must be a string");
+            }
+            if (!TopicNames.isValid(topic)) {
+                throw new InvalidFrameException(ErrorCode.INVALID_TOPIC, id, topic, where
+                        + "a topic name is 1 to 200 characters of A-Z a-z 0-9 _ . : @ / -");
+            }
+            String opName = required("op", id, topic);
+            Op op = Op.fromWire(opName);
+            if (op == null) {
+                throw new InvalidFrameException(ErrorCode.BAD_REQUEST, id, topic,
+                        where + "op must be one of set, append, delete, clear; got '" + clip(opName) + "'");
+            }
+            String key = string("key", id, topic);
+            if (op.takesKey() && key == null) {
+                throw new InvalidFrameException(ErrorCode.BAD_REQUEST, id, topic,
+                        where + "key is required for " + op.wireName());
+            }
+            if (!op.takesKey() && key != null) {
+                throw new InvalidFrameException(ErrorCode.BAD_REQUEST, id, topic,
+                        where + op.wireName() + " takes no key" + (op == Op.APPEND ? " (the hub assigns it)" : ""));
+            }
+            if (key != null && (key.isEmpty() || key.length() > MAX_KEY_LENGTH)) {
+                throw new InvalidFrameException(ErrorCode.BAD_REQUEST, id, topic,
+                        where + "key must be 1 to " + MAX_KEY_LENGTH + " characters");
+            }
+            String event = string("event", id, topic);
+            if (event != null && event.length() > MAX_EVENT_LENGTH) {
+                throw new InvalidFrameException(ErrorCode.BAD_REQUEST, id, topic,
+                        where + "event must be at most " + MAX_EVENT_LENGTH + " characters");
+            }
+            boolean hasData = data != null && !data.equals("null");
+            if (!op.takesData() && hasData) {
+                throw new InvalidFrameException(ErrorCode.BAD_REQUEST, id, topic,
+                        where + op.wireName() + " takes no data");
+            }
+            String storedData = op.takesData() ? (data == null ? "null" : data) : null;
+            return new Change(topic, op, key, event, storedData);
+        }
+    }
+}
