@@ -42,32 +42,50 @@ public final class Outbound {
         return source;
     }
 
+    /** What became of an offered frame. */
+    public enum Offer {
+        QUEUED,
+        /** Either bound would be passed: the client reads too slowly. */
+        OVERFLOW,
+        /** The connection's stream has already ended. */
+        CLOSED
+    }
+
     /**
-     * Queues a frame. False means the client is too slow (either bound would be passed) or the
-     * connection is gone; nothing was queued. A frame that finds the queue empty is always taken, so
-     * one snapshot larger than the byte bound is not mistaken for slowness.
+     * Queues a frame unless a bound would be passed. A frame that finds the queue empty is always
+     * taken, so one snapshot larger than the byte bound is not mistaken for slowness.
      */
-    public boolean offer(OutboundFrame frame) {
+    public Offer offer(OutboundFrame frame) {
         long before = queuedBytes.getAndAdd(frame.bytes());
         if (before > 0 && before + frame.bytes() > maxBytes) {
             queuedBytes.addAndGet(-frame.bytes());
-            return false;
+            return Offer.OVERFLOW;
         }
-        if (queue.offer(frame) != QueueOfferResult.enqueued()) {
-            queuedBytes.addAndGet(-frame.bytes());
-            return false;
+        QueueOfferResult result = queue.offer(frame);
+        if (result == QueueOfferResult.enqueued()) {
+            return Offer.QUEUED;
         }
-        return true;
+        queuedBytes.addAndGet(-frame.bytes());
+        return result == QueueOfferResult.dropped() ? Offer.OVERFLOW : Offer.CLOSED;
     }
 
     /** Discards what is queued and ends the stream with this close code; the close frame goes out next. */
     public void close(CloseCode code, String reason) {
-        queue.fail(new CloseConnection(code, reason));
+        end(() -> queue.fail(new CloseConnection(code, reason)));
     }
 
     /** Ends the stream after what is queued (a normal close). */
     public void complete() {
-        queue.complete();
+        end(queue::complete);
+    }
+
+    /** The queue refuses a second ending, and the stream may have ended under it already: both are fine. */
+    private void end(Runnable ending) {
+        try {
+            ending.run();
+        } catch (IllegalStateException alreadyEnded) {
+            // Nothing left to end.
+        }
     }
 
     public int queuedFrames() {

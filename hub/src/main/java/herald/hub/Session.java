@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -33,7 +34,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 public final class Session extends AbstractBehavior<Session.Command> {
 
     public sealed interface Command permits Inbound, InboundStarted, InboundEnded, ConnectionEnded,
-            Topic.Notice, SubscribeTimedOut, TopicTerminated {
+            Close, Topic.Notice, SubscribeTimedOut, TopicTerminated {
     }
 
     /** The inbound stream's acknowledgement: the session is ready for the next message. */
@@ -57,6 +58,10 @@ public final class Session extends AbstractBehavior<Session.Command> {
     public record ConnectionEnded(int code, String reason, boolean byClient) implements Command {
     }
 
+    /** Closes the connection from the server side, for example with 1001 on shutdown. */
+    public record Close(CloseCode code, String reason) implements Command {
+    }
+
     private enum SubscribeTimedOut implements Command {
         INSTANCE
     }
@@ -72,10 +77,10 @@ public final class Session extends AbstractBehavior<Session.Command> {
     private static final int LOGGED_REJECTIONS = 5;
 
     public static Behavior<Command> create(Identity identity, HeraldSettings settings, FrameCodec codec,
-                                           Topics topics, Outbound outbound) {
+                                           Topics topics, Connections connections, Outbound outbound) {
         return Behaviors.withMdc(Command.class, Map.of("sessionId", identity.sessionId()),
                 Behaviors.setup(context -> Behaviors.withTimers(timers ->
-                        new Session(context, timers, identity, settings, codec, topics, outbound))));
+                        new Session(context, timers, identity, settings, codec, topics, connections, outbound))));
     }
 
     private final TimerScheduler<Command> timers;
@@ -84,6 +89,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     private final FrameCodec codec;
     private final Topics topics;
     private final Outbound outbound;
+    private final Connections connections;
     private final ActorRef<Topic.Notice> self;
     private final long openedAt = System.nanoTime();
     private final Map<String, ActorRef<Topic.Command>> subscriptions = new HashMap<>();
@@ -100,8 +106,10 @@ public final class Session extends AbstractBehavior<Session.Command> {
     private long rejectedFrames;
 
     private Session(ActorContext<Command> context, TimerScheduler<Command> timers, Identity identity,
-                    HeraldSettings settings, FrameCodec codec, Topics topics, Outbound outbound) {
+                    HeraldSettings settings, FrameCodec codec, Topics topics, Connections connections,
+                    Outbound outbound) {
         super(context);
+        this.connections = connections;
         this.timers = timers;
         this.identity = identity;
         this.settings = settings;
@@ -109,6 +117,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
         this.topics = topics;
         this.outbound = outbound;
         this.self = context.getSelf().narrow();
+        connections.add(identity.sessionId(), context.getSelf());
         context.getLog().info("Connection opened: session [{}] user [{}] remote [{}]",
                 identity.sessionId(), identity.user(), identity.remoteAddress());
         send(new ServerFrame.Welcome(identity.sessionId(), identity.user(),
@@ -127,7 +136,19 @@ public final class Session extends AbstractBehavior<Session.Command> {
                 .onMessage(TopicTerminated.class, this::onTopicTerminated)
                 .onMessageEquals(InboundEnded.INSTANCE, this::onInboundEnded)
                 .onMessage(ConnectionEnded.class, this::onConnectionEnded)
+                .onMessage(Close.class, this::onClose)
+                .onSignal(PostStop.class, stop -> {
+                    connections.remove(identity.sessionId());
+                    return this;
+                })
                 .build();
+    }
+
+    private Behavior<Command> onClose(Close close) {
+        if (!closing) {
+            closeWith(close.code(), close.reason());
+        }
+        return this;
     }
 
     private Behavior<Command> ack(ActorRef<Ack> ack) {
@@ -268,7 +289,11 @@ public final class Session extends AbstractBehavior<Session.Command> {
         if (closing) {
             return;
         }
-        if (!outbound.offer(frame)) {
+        Outbound.Offer offer = outbound.offer(frame);
+        if (offer == Outbound.Offer.CLOSED) {
+            closing = true;
+            leaveTopics();
+        } else if (offer == Outbound.Offer.OVERFLOW) {
             getContext().getLog().warn(
                     "Slow consumer closed with 4008: session [{}] user [{}] remote [{}] queued [{}] frames [{}] bytes",
                     identity.sessionId(), identity.user(), identity.remoteAddress(),

@@ -1,0 +1,67 @@
+package herald.http;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import herald.config.HeraldSettings;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+
+/** A running Herald: what {@link Main} starts, and what tests start on an ephemeral port. */
+public final class Herald implements AutoCloseable {
+    private static final Duration BIND_TIMEOUT = Duration.ofSeconds(30);
+
+    private final ActorSystem<HttpServer.Command> system;
+    private final InetSocketAddress address;
+
+    private Herald(ActorSystem<HttpServer.Command> system, InetSocketAddress address) {
+        this.system = system;
+        this.address = address;
+    }
+
+    /**
+     * Reads the settings (a bad value throws {@link herald.config.SettingsException} before anything
+     * starts), starts the actor system and waits until the server is bound.
+     */
+    public static Herald start(Config config) throws Exception {
+        HeraldSettings settings = HeraldSettings.fromConfig(config);
+        // Closing the WebSockets must be allowed the whole shutdown-grace, whatever Pekko's phase default is.
+        long phaseMillis = settings.shutdownGrace().plusSeconds(5).toMillis();
+        Config withPhase = ConfigFactory.parseString(
+                "pekko.coordinated-shutdown.phases.service-requests-done.timeout = " + phaseMillis + "ms")
+                .withFallback(config);
+        CompletableFuture<InetSocketAddress> bound = new CompletableFuture<>();
+        ActorSystem<HttpServer.Command> system = ActorSystem.create(HttpServer.create(settings, bound), "herald", withPhase);
+        try {
+            return new Herald(system, bound.get(BIND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
+        } catch (ExecutionException | TimeoutException | InterruptedException e) {
+            system.terminate();
+            throw e;
+        }
+    }
+
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    public int port() {
+        return address.getPort();
+    }
+
+    public ActorSystem<?> system() {
+        return system;
+    }
+
+    /** Runs the whole shutdown (WebSockets get 1001) and waits for it to finish. */
+    @Override
+    public void close() throws Exception {
+        CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason())
+                .toCompletableFuture().get(2, TimeUnit.MINUTES);
+        system.getWhenTerminated().toCompletableFuture().get(1, TimeUnit.MINUTES);
+    }
+}

@@ -1,0 +1,330 @@
+package herald.http;
+
+import herald.config.HeraldSettings;
+import herald.hub.CloseConnection;
+import herald.protocol.CloseCode;
+import herald.protocol.FrameCodec;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.event.LoggingAdapter;
+import org.apache.pekko.http.impl.engine.ws.FrameHandler;
+import org.apache.pekko.http.impl.engine.ws.FrameLogger$;
+import org.apache.pekko.http.impl.engine.ws.Protocol;
+import org.apache.pekko.http.impl.engine.ws.UpgradeToWebSocketLowLevel;
+import org.apache.pekko.http.impl.engine.ws.WebSocket$;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
+import org.apache.pekko.http.scaladsl.settings.WebSocketSettings;
+import org.apache.pekko.stream.Attributes;
+import org.apache.pekko.stream.BidiShape;
+import org.apache.pekko.stream.Inlet;
+import org.apache.pekko.stream.Outlet;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.stage.AbstractInHandler;
+import org.apache.pekko.stream.stage.AbstractOutHandler;
+import org.apache.pekko.stream.stage.GraphStage;
+import org.apache.pekko.stream.stage.GraphStageLogic;
+import org.apache.pekko.stream.stage.TimerGraphStageLogic;
+import scala.Option;
+import scala.concurrent.duration.FiniteDuration;
+
+/**
+ * Everything in Herald that reaches into Pekko HTTP internals, kept in this one class.
+ *
+ * <p>Why it exists: Pekko HTTP's public WebSocket API can only close with 1000 (handler completed)
+ * or 1011 (handler failed); PROTOCOL.md needs real close codes (4008, 4000, 1003, 1009, ...) that a
+ * browser reads as {@code CloseEvent.code}. The request's upgrade attribute is, at run time, an
+ * {@link UpgradeToWebSocketLowLevel} whose {@code handleFrames} takes a frame-level flow. This class
+ * rebuilds Pekko's own server stack from its internal layers (masking, frame logging, frame handling,
+ * keep-alive, message API), so unmasking, ping/pong, fragments, UTF-8 checks and the close handshake
+ * all stay Pekko's, and inserts two small layers of its own:
+ * <ul>
+ *   <li>below frame handling, a tap that notes the time of every inbound frame (pongs included) for
+ *       the idle timeout;</li>
+ *   <li>between keep-alive and the message API, {@link CloseCodes}: it closes with 1009 for a message
+ *       over {@code max-frame} (counting parts, never buffering the message), 1003 for binary data,
+ *       4000 when idle, turns a handler failing with {@link CloseConnection} into a close frame with
+ *       that code, drops the TCP connection when a close handshake outlasts {@code close-grace}, and
+ *       reports how the connection ended.</li>
+ * </ul>
+ *
+ * <p>Checked against Pekko HTTP 1.3.0 (the internal names used here are unchanged since 1.0.0). If an
+ * upgrade breaks them, the upgrade attribute is not the low-level type and {@link #handle} falls back
+ * to the public API, where every close is 1000 or 1011; the wire tests for 4008, 1003, 1009 and 4000
+ * then fail loudly.
+ */
+final class WebSocketFrames {
+
+    /** How a connection ended: the close code on the wire and who sent the first close frame. */
+    record Ended(int code, String reason, boolean byClient) {
+    }
+
+    /** No close frame at all: the TCP connection just went away (RFC 6455's 1006). */
+    private static final int ABNORMAL_CLOSURE = 1006;
+    /** A peer close frame without a code (RFC 6455's 1005). */
+    private static final int NO_STATUS = 1005;
+    /** Pekko checks the close deadline on every tick of this interval. */
+    private static final FiniteDuration CLOSE_TICK = FiniteDuration.create(1, TimeUnit.SECONDS);
+
+    private WebSocketFrames() {
+    }
+
+    /**
+     * Answers an upgrade request with {@code handler} behind Herald's frame stack. {@code onEnded} is
+     * called once when the connection is over, however it ended.
+     */
+    static HttpResponse handle(WebSocketUpgrade upgrade, Flow<Message, Message, NotUsed> handler,
+                               WebSocketSettings pekkoSettings, HeraldSettings.WebSocket settings,
+                               LoggingAdapter log, Consumer<Ended> onEnded) {
+        if (!(upgrade instanceof UpgradeToWebSocketLowLevel lowLevel)) {
+            log.warning("Pekko HTTP's WebSocket internals changed; close codes fall back to 1000/1011");
+            return upgrade.handleMessagesWith(handler.watchTermination((mat, done) -> {
+                done.whenComplete((ok, error) -> onEnded.accept(new Ended(error == null ? 1000 : 1011, "", false)));
+                return mat;
+            }));
+        }
+        return lowLevel.handleFrames(stack(handler, pekkoSettings, settings, log, onEnded), Option.empty());
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static org.apache.pekko.stream.scaladsl.Flow stack(
+            Flow<Message, Message, NotUsed> handler, WebSocketSettings pekkoSettings,
+            HeraldSettings.WebSocket settings, LoggingAdapter log, Consumer<Ended> onEnded) {
+        WebSocket$ ws = WebSocket$.MODULE$;
+        LastInbound lastInbound = new LastInbound();
+        WebSocketSettings withKeepAlive = settings.keepAlivePing() == null ? pekkoSettings
+                : pekkoSettings.withPeriodicKeepAliveMaxIdle(finite(settings.keepAlivePing()));
+        org.apache.pekko.stream.scaladsl.BidiFlow activityTap = org.apache.pekko.stream.javadsl.BidiFlow
+                .fromFlows(Flow.create().map(frame -> {
+                    lastInbound.nanos = System.nanoTime();
+                    return frame;
+                }), Flow.create())
+                .asScala();
+        org.apache.pekko.stream.scaladsl.BidiFlow layers = ((org.apache.pekko.stream.scaladsl.BidiFlow)
+                ws.masking(true, pekkoSettings.randomFactory()))
+                .atop(FrameLogger$.MODULE$.logFramesIfEnabled(pekkoSettings.logFrames()))
+                .atop(activityTap)
+                .atop(ws.frameHandling(true, finite(settings.closeGrace()), log))
+                .atop(ws.periodicKeepAlive(withKeepAlive))
+                .atop(org.apache.pekko.stream.scaladsl.BidiFlow.fromGraph(
+                        new CloseCodes(settings, lastInbound, onEnded)))
+                .atop(ws.messageAPI(true, CLOSE_TICK));
+        return layers.join(handler);
+    }
+
+    private static FiniteDuration finite(Duration d) {
+        return FiniteDuration.create(d.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Ends a connection whose close handshake outlasted close-grace; an expected outcome, so no stack trace. */
+    private static final class CloseGraceExpired extends RuntimeException {
+        CloseGraceExpired() {
+            super("close handshake not finished within close-grace; dropping the TCP connection", null, false, false);
+        }
+    }
+
+    /** When the last inbound frame arrived; written and read inside one connection's stream only. */
+    private static final class LastInbound {
+        long nanos = System.nanoTime();
+    }
+
+    /**
+     * The close-code layer. Upward it sees {@code FrameHandler.Output} (message parts, the peer's
+     * close); downward {@code FrameOutHandler.Input} (frames, the handler's completion or failure).
+     */
+    private static final class CloseCodes extends GraphStage<BidiShape<Object, Object, Object, Object>> {
+        private final Inlet<Object> fromNetwork = Inlet.create("CloseCodes.fromNetwork");
+        private final Outlet<Object> toHandler = Outlet.create("CloseCodes.toHandler");
+        private final Inlet<Object> fromHandler = Inlet.create("CloseCodes.fromHandler");
+        private final Outlet<Object> toNetwork = Outlet.create("CloseCodes.toNetwork");
+        private final BidiShape<Object, Object, Object, Object> shape =
+                BidiShape.of(fromNetwork, toHandler, fromHandler, toNetwork);
+
+        private final HeraldSettings.WebSocket settings;
+        private final LastInbound lastInbound;
+        private final Consumer<Ended> onEnded;
+
+        CloseCodes(HeraldSettings.WebSocket settings, LastInbound lastInbound, Consumer<Ended> onEnded) {
+            this.settings = settings;
+            this.lastInbound = lastInbound;
+            this.onEnded = onEnded;
+        }
+
+        @Override
+        public BidiShape<Object, Object, Object, Object> shape() {
+            return shape;
+        }
+
+        @Override
+        public GraphStageLogic createLogic(Attributes attributes) {
+            return new TimerGraphStageLogic(shape) {
+                private static final String IDLE_CHECK = "idle";
+                private static final String CLOSE_GRACE = "grace";
+                private long messageBytes;
+                /** Set once Herald has decided to close: later inbound data is dropped unseen. */
+                private boolean closingByServer;
+                private boolean peerClosed;
+                private Ended ended;
+
+                {
+                    setHandler(fromNetwork, new AbstractInHandler() {
+                        @Override
+                        public void onPush() {
+                            onFromNetwork(grab(fromNetwork));
+                        }
+                    });
+                    setHandler(toHandler, new AbstractOutHandler() {
+                        @Override
+                        public void onPull() {
+                            pullIfNeeded(fromNetwork);
+                        }
+                    });
+                    setHandler(fromHandler, new AbstractInHandler() {
+                        @Override
+                        public void onPush() {
+                            emit(toNetwork, onFromHandler(grab(fromHandler)));
+                        }
+                    });
+                    setHandler(toNetwork, new AbstractOutHandler() {
+                        @Override
+                        public void onPull() {
+                            pullIfNeeded(fromHandler);
+                        }
+                    });
+                }
+
+                @Override
+                public void preStart() {
+                    Duration idle = settings.idleTimeout();
+                    Duration every = idle.dividedBy(4).compareTo(Duration.ofSeconds(1)) > 0
+                            ? Duration.ofSeconds(1) : idle.dividedBy(4);
+                    scheduleWithFixedDelay(IDLE_CHECK, every, every);
+                }
+
+                private void pullIfNeeded(Inlet<Object> in) {
+                    if (!hasBeenPulled(in) && !isClosed(in)) {
+                        pull(in);
+                    }
+                }
+
+                private void onFromNetwork(Object part) {
+                    if (part instanceof FrameHandler.TextMessagePart text) {
+                        if (closingByServer) {
+                            pull(fromNetwork);
+                            return;
+                        }
+                        messageBytes += FrameCodec.utf8Length(text.data());
+                        if (messageBytes > settings.maxFrame()) {
+                            closeByServer(CloseCode.MESSAGE_TOO_BIG.code(),
+                                    "message over max-frame of " + settings.maxFrame() + " bytes");
+                            pull(fromNetwork);
+                            return;
+                        }
+                        if (text.last()) {
+                            messageBytes = 0;
+                        }
+                        push(toHandler, part);
+                    } else if (part instanceof FrameHandler.BinaryMessagePart) {
+                        if (!closingByServer) {
+                            closeByServer(CloseCode.UNSUPPORTED_DATA.code(), "binary frames are not accepted");
+                        }
+                        pull(fromNetwork);
+                    } else if (part instanceof FrameHandler.PeerClosed closed) {
+                        peerClosed = true;
+                        int code = closed.code().isDefined() ? (Integer) closed.code().get() : NO_STATUS;
+                        record(new Ended(code, closed.reason(), true));
+                        push(toHandler, part);
+                    } else if (closingByServer && part == FrameHandler.MessageEnd$.MODULE$) {
+                        pull(fromNetwork);
+                    } else {
+                        push(toHandler, part);
+                    }
+                }
+
+                private Object onFromHandler(Object event) {
+                    if (event instanceof FrameHandler.UserHandlerErredOut erred) {
+                        if (peerClosed) {
+                            return FrameHandler.UserHandlerCompleted$.MODULE$;
+                        }
+                        CloseConnection close = findClose(erred.cause());
+                        if (close != null) {
+                            return startClose(close.code().code(), close.reason());
+                        }
+                        record(new Ended(CloseCode.INTERNAL_ERROR.code(), "internal error", false));
+                        startCloseGrace();
+                    } else if (event == FrameHandler.UserHandlerCompleted$.MODULE$ && !peerClosed) {
+                        record(new Ended(CloseCode.NORMAL.code(), "", false));
+                        startCloseGrace();
+                    }
+                    return event;
+                }
+
+                private void closeByServer(int code, String reason) {
+                    emit(toNetwork, startClose(code, reason));
+                }
+
+                private Object startClose(int code, String reason) {
+                    closingByServer = true;
+                    record(new Ended(code, reason, false));
+                    startCloseGrace();
+                    return new FrameHandler.ActivelyCloseWithCode(Option.apply(code), clipReason(reason));
+                }
+
+                private void startCloseGrace() {
+                    if (!isTimerActive(CLOSE_GRACE)) {
+                        scheduleOnce(CLOSE_GRACE, settings.closeGrace());
+                    }
+                }
+
+                @Override
+                public void onTimer(Object key) {
+                    if (key.equals(IDLE_CHECK)) {
+                        long silent = System.nanoTime() - lastInbound.nanos;
+                        if (!closingByServer && !peerClosed && silent > settings.idleTimeout().toNanos()) {
+                            closeByServer(CloseCode.IDLE.code(),
+                                    "idle: nothing received for " + settings.idleTimeout().toSeconds() + "s");
+                        }
+                    } else if (key.equals(CLOSE_GRACE)) {
+                        // The client neither answered the close nor read it (its socket buffer is full):
+                        // failing the stream makes Pekko abort the TCP connection instead of waiting.
+                        failStage(new CloseGraceExpired());
+                    }
+                }
+
+                private void record(Ended outcome) {
+                    if (ended == null) {
+                        ended = outcome;
+                    }
+                }
+
+                @Override
+                public void postStop() {
+                    onEnded.accept(ended != null ? ended
+                            : new Ended(ABNORMAL_CLOSURE, "connection dropped without a close frame", true));
+                }
+            };
+        }
+
+        /** A close frame's reason has room for 123 bytes of UTF-8. */
+        private static String clipReason(String reason) {
+            String clipped = reason;
+            while (FrameCodec.utf8Length(clipped) > 123) {
+                clipped = clipped.substring(0, clipped.length() - 1);
+            }
+            return clipped;
+        }
+
+        private static CloseConnection findClose(Throwable error) {
+            for (Throwable t = error; t != null; t = t.getCause()) {
+                if (t instanceof CloseConnection close) {
+                    return Protocol.CloseCodes$.MODULE$.isValid(close.code().code()) ? close : null;
+                }
+            }
+            return null;
+        }
+    }
+}
