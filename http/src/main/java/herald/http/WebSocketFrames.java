@@ -96,6 +96,11 @@ final class WebSocketFrames {
             HeraldSettings.WebSocket settings, LoggingAdapter log, Consumer<Ended> onEnded) {
         WebSocket$ ws = WebSocket$.MODULE$;
         LastInbound lastInbound = new LastInbound();
+        HandlerEnded handlerEnded = new HandlerEnded();
+        Flow<Message, Message, NotUsed> watched = handler.watchTermination((mat, done) -> {
+            done.whenComplete((ok, error) -> handlerEnded.fire(error));
+            return mat;
+        });
         WebSocketSettings withKeepAlive = settings.keepAlivePing() == null ? pekkoSettings
                 : pekkoSettings.withPeriodicKeepAliveMaxIdle(finite(settings.keepAlivePing()));
         org.apache.pekko.stream.scaladsl.BidiFlow activityTap = org.apache.pekko.stream.javadsl.BidiFlow
@@ -111,9 +116,9 @@ final class WebSocketFrames {
                 .atop(ws.frameHandling(true, finite(settings.closeGrace()), log))
                 .atop(ws.periodicKeepAlive(withKeepAlive))
                 .atop(org.apache.pekko.stream.scaladsl.BidiFlow.fromGraph(
-                        new CloseCodes(settings, lastInbound, onEnded)))
+                        new CloseCodes(settings, lastInbound, handlerEnded, onEnded)))
                 .atop(ws.messageAPI(true, CLOSE_TICK));
-        return layers.join(handler);
+        return layers.join(watched);
     }
 
     private static FiniteDuration finite(Duration d) {
@@ -124,6 +129,33 @@ final class WebSocketFrames {
     private static final class CloseGraceExpired extends RuntimeException {
         CloseGraceExpired() {
             super("close handshake not finished within close-grace; dropping the TCP connection", null, false, false);
+        }
+    }
+
+    /**
+     * The handler's end, reported beside the stream. In-band, that end reaches {@link CloseCodes} only
+     * when the socket takes more data, which a stalled client never lets happen; close-grace must
+     * start anyway, so the stage also hears of it here (through an async callback, whenever it runs).
+     */
+    private static final class HandlerEnded {
+        private Consumer<Throwable> listener;
+        private boolean fired;
+        private Throwable error;
+
+        synchronized void fire(Throwable error) {
+            if (listener != null) {
+                listener.accept(error);
+            } else {
+                fired = true;
+                this.error = error;
+            }
+        }
+
+        synchronized void listen(Consumer<Throwable> listener) {
+            this.listener = listener;
+            if (fired) {
+                listener.accept(error);
+            }
         }
     }
 
@@ -146,11 +178,14 @@ final class WebSocketFrames {
 
         private final HeraldSettings.WebSocket settings;
         private final LastInbound lastInbound;
+        private final HandlerEnded handlerEnded;
         private final Consumer<Ended> onEnded;
 
-        CloseCodes(HeraldSettings.WebSocket settings, LastInbound lastInbound, Consumer<Ended> onEnded) {
+        CloseCodes(HeraldSettings.WebSocket settings, LastInbound lastInbound, HandlerEnded handlerEnded,
+                   Consumer<Ended> onEnded) {
             this.settings = settings;
             this.lastInbound = lastInbound;
+            this.handlerEnded = handlerEnded;
             this.onEnded = onEnded;
         }
 
@@ -203,6 +238,22 @@ final class WebSocketFrames {
                     Duration every = idle.dividedBy(4).compareTo(Duration.ofSeconds(1)) > 0
                             ? Duration.ofSeconds(1) : idle.dividedBy(4);
                     scheduleWithFixedDelay(IDLE_CHECK, every, every);
+                    handlerEnded.listen(createAsyncCallback(this::onHandlerEnded)::invoke);
+                }
+
+                /** The handler ended, perhaps long before its end can pass a stalled socket. */
+                private void onHandlerEnded(Throwable error) {
+                    if (peerClosed) {
+                        return;
+                    }
+                    CloseConnection close = error == null ? null : findClose(error);
+                    if (close != null) {
+                        record(new Ended(close.code().code(), close.reason(), false));
+                    } else {
+                        record(new Ended(error == null ? CloseCode.NORMAL.code() : CloseCode.INTERNAL_ERROR.code(),
+                                error == null ? "" : "internal error", false));
+                    }
+                    startCloseGrace();
                 }
 
                 private void pullIfNeeded(Inlet<Object> in) {

@@ -1,0 +1,69 @@
+package herald.http;
+
+import com.typesafe.config.ConfigFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/** A real Herald on an ephemeral loopback port, with the test's settings on top of the defaults. */
+final class TestServer implements AutoCloseable {
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    final Herald herald;
+
+    private TestServer(Herald herald) {
+        this.herald = herald;
+    }
+
+    static TestServer start(String settings) throws Exception {
+        return new TestServer(Herald.start(ConfigFactory.parseString(settings).withFallback(ConfigFactory.load())));
+    }
+
+    static TestServer start() throws Exception {
+        return start("");
+    }
+
+    URI ws() {
+        return URI.create("ws://127.0.0.1:" + herald.port() + "/ws");
+    }
+
+    URI http(String path) {
+        return URI.create("http://127.0.0.1:" + herald.port() + path);
+    }
+
+    WsClient connect() throws Exception {
+        return WsClient.connect(ws());
+    }
+
+    HttpResponse<String> post(String path, String body) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(http(path)).timeout(Duration.ofSeconds(10))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    HttpResponse<String> post(String path, byte[] body) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(http(path)).timeout(Duration.ofSeconds(10))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    HttpResponse<String> get(String path) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(http(path)).timeout(Duration.ofSeconds(10)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Publishes one change over HTTP and returns its seq; fails the test unless the answer is 200. */
+    long publish(String changeJson) throws Exception {
+        HttpResponse<String> response = post("/api/publish", changeJson);
+        if (response.statusCode() != 200) {
+            throw new AssertionError("publish answered " + response.statusCode() + ": " + response.body());
+        }
+        return Json.parse(response.body()).path("results").get(0).path("seq").asLong();
+    }
+
+    @Override
+    public void close() throws Exception {
+        herald.close();
+    }
+}
