@@ -58,14 +58,14 @@ public record HeraldSettings(
     /** Reads and checks {@code herald { }}; throws {@link SettingsException} naming the first bad key. */
     public static HeraldSettings fromConfig(Config root) {
         try {
-            Config c = root.getConfig("herald");
+            Config c = root;
             HeraldSettings settings = new HeraldSettings(
-                    new Server(nonEmpty(c, "server.host"), port(c, "server.port")),
+                    new Server(nonEmpty(c, "herald.server.host"), port(c, "herald.server.port")),
                     webSocket(c),
                     topics(c),
-                    new Limits(positiveInt(c, "limits.max-subscriptions-per-connection")),
-                    new Api(bytes(c, "api.max-body"), positive(c, "api.ask-timeout")),
-                    positive(c, "shutdown-grace"));
+                    new Limits(positiveInt(c, "herald.limits.max-subscriptions-per-connection")),
+                    new Api(bytes(c, "herald.api.max-body"), positive(c, "herald.api.ask-timeout")),
+                    positive(c, "herald.shutdown-grace"));
             settings.checkTogether(root);
             return settings;
         } catch (ConfigException e) {
@@ -74,25 +74,25 @@ public record HeraldSettings(
     }
 
     private static WebSocket webSocket(Config c) {
-        String path = nonEmpty(c, "websocket.path");
+        String path = nonEmpty(c, "herald.websocket.path");
         if (!path.startsWith("/")) {
             throw new SettingsException("herald.websocket.path: expected a path starting with '/', got '" + path + "'");
         }
-        Duration keepAlive = c.getString("websocket.keep-alive-ping").equals("off")
-                ? null : positive(c, "websocket.keep-alive-ping");
+        Duration keepAlive = c.getString("herald.websocket.keep-alive-ping").equals("off")
+                ? null : positive(c, "herald.websocket.keep-alive-ping");
         return new WebSocket(path,
-                bytes(c, "websocket.max-frame"),
-                positiveInt(c, "websocket.outbound-buffer.frames"),
-                bytes(c, "websocket.outbound-buffer.bytes"),
-                positive(c, "websocket.heartbeat"),
-                positive(c, "websocket.idle-timeout"),
-                positive(c, "websocket.close-grace"),
+                bytes(c, "herald.websocket.max-frame"),
+                positiveInt(c, "herald.websocket.outbound-buffer.frames"),
+                bytes(c, "herald.websocket.outbound-buffer.bytes"),
+                positive(c, "herald.websocket.heartbeat"),
+                positive(c, "herald.websocket.idle-timeout"),
+                positive(c, "herald.websocket.close-grace"),
                 keepAlive);
     }
 
     private static Topics topics(Config c) {
         List<Retention> retention = new ArrayList<>();
-        List<? extends Config> entries = c.getConfigList("topics.retention");
+        List<? extends Config> entries = c.getConfigList("herald.topics.retention");
         for (int i = 0; i < entries.size(); i++) {
             Config r = entries.get(i);
             String key = "herald.topics.retention[" + i + "]";
@@ -104,7 +104,7 @@ public record HeraldSettings(
             }
             retention.add(new Retention(pattern, positiveInt(r, "max-entries", key + ".max-entries")));
         }
-        return new Topics(positiveInt(c, "topics.max-entries"), List.copyOf(retention));
+        return new Topics(positiveInt(c, "herald.topics.max-entries"), List.copyOf(retention));
     }
 
     /** Rules that tie two keys together. */
@@ -124,21 +124,26 @@ public record HeraldSettings(
     private static String nonEmpty(Config c, String key) {
         String value = c.getString(key);
         if (value.isBlank()) {
-            throw new SettingsException("herald." + key + ": expected a non-empty string");
+            throw new SettingsException(key + ": expected a non-empty string");
         }
         return value;
     }
 
     private static int port(Config c, String key) {
-        int port = c.getInt(key);
+        int port;
+        try {
+            port = c.getInt(key);
+        } catch (ConfigException.WrongType e) {
+            throw new SettingsException(key + ": expected a port number from 0 to 65535, got " + c.getValue(key).render());
+        }
         if (port < 0 || port > 65535) {
-            throw new SettingsException("herald." + key + ": expected a port number from 0 to 65535, got " + port);
+            throw new SettingsException(key + ": expected a port number from 0 to 65535, got " + port);
         }
         return port;
     }
 
     private static int positiveInt(Config c, String key) {
-        return positiveInt(c, key, "herald." + key);
+        return positiveInt(c, key, key);
     }
 
     private static int positiveInt(Config c, String key, String fullKey) {
@@ -159,11 +164,11 @@ public record HeraldSettings(
         try {
             value = c.getBytes(key);
         } catch (ConfigException.BadValue | ConfigException.WrongType e) {
-            throw new SettingsException("herald." + key + ": expected a size such as 64 KiB, got "
+            throw new SettingsException(key + ": expected a size such as 64 KiB, got "
                     + c.getValue(key).render());
         }
         if (value < 1 || value > Integer.MAX_VALUE) {
-            throw new SettingsException("herald." + key + ": expected a size from 1 byte to 2 GiB, got " + value);
+            throw new SettingsException(key + ": expected a size from 1 byte to 2 GiB, got " + value);
         }
         return (int) value;
     }
@@ -173,11 +178,11 @@ public record HeraldSettings(
         try {
             d = c.getDuration(key);
         } catch (ConfigException.BadValue | ConfigException.WrongType e) {
-            throw new SettingsException("herald." + key + ": expected a duration such as 30s, got "
+            throw new SettingsException(key + ": expected a duration such as 30s, got "
                     + c.getValue(key).render());
         }
         if (d.isNegative() || d.isZero()) {
-            throw new SettingsException("herald." + key + ": expected a duration above zero, got " + d);
+            throw new SettingsException(key + ": expected a duration above zero, got " + d);
         }
         return d;
     }

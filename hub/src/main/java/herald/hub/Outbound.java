@@ -1,6 +1,7 @@
 package herald.hub;
 
 import herald.protocol.CloseCode;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.japi.Pair;
@@ -18,17 +19,21 @@ import org.apache.pekko.stream.javadsl.Source;
 public final class Outbound {
     private final BoundedSourceQueue<OutboundFrame> queue;
     private final Source<String, NotUsed> source;
+    private final int maxFrames;
     private final long maxBytes;
+    /** Counted here rather than by the queue, whose own capacity is rounded up to a power of two. */
+    private final AtomicInteger queuedFrames = new AtomicInteger();
     /** Written by the actor that offers, read back by the stream that drains: hence atomic. */
     private final AtomicLong queuedBytes = new AtomicLong();
 
     private Outbound(int maxFrames, long maxBytes, Materializer materializer) {
+        this.maxFrames = maxFrames;
         this.maxBytes = maxBytes;
         Pair<BoundedSourceQueue<OutboundFrame>, Source<OutboundFrame, NotUsed>> pair =
                 Source.<OutboundFrame>queue(maxFrames).preMaterialize(materializer);
         this.queue = pair.first();
         this.source = pair.second().map(frame -> {
-            queuedBytes.addAndGet(-frame.bytes());
+            release(frame);
             return frame.text();
         });
     }
@@ -56,17 +61,23 @@ public final class Outbound {
      * taken, so one snapshot larger than the byte bound is not mistaken for slowness.
      */
     public Offer offer(OutboundFrame frame) {
-        long before = queuedBytes.getAndAdd(frame.bytes());
-        if (before > 0 && before + frame.bytes() > maxBytes) {
-            queuedBytes.addAndGet(-frame.bytes());
+        int framesBefore = queuedFrames.getAndIncrement();
+        long bytesBefore = queuedBytes.getAndAdd(frame.bytes());
+        if (framesBefore >= maxFrames || (bytesBefore > 0 && bytesBefore + frame.bytes() > maxBytes)) {
+            release(frame);
             return Offer.OVERFLOW;
         }
         QueueOfferResult result = queue.offer(frame);
         if (result == QueueOfferResult.enqueued()) {
             return Offer.QUEUED;
         }
-        queuedBytes.addAndGet(-frame.bytes());
+        release(frame);
         return result == QueueOfferResult.dropped() ? Offer.OVERFLOW : Offer.CLOSED;
+    }
+
+    private void release(OutboundFrame frame) {
+        queuedFrames.decrementAndGet();
+        queuedBytes.addAndGet(-frame.bytes());
     }
 
     /** Discards what is queued and ends the stream with this close code; the close frame goes out next. */
@@ -89,7 +100,7 @@ public final class Outbound {
     }
 
     public int queuedFrames() {
-        return queue.size();
+        return queuedFrames.get();
     }
 
     public long queuedBytes() {

@@ -1,0 +1,69 @@
+package herald.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class HeraldSettingsTest {
+
+    private static HeraldSettings read(String overrides) {
+        return HeraldSettings.fromConfig(ConfigFactory.parseString(overrides).withFallback(ConfigFactory.load()));
+    }
+
+    @Test
+    void theDefaultsAreTheDocumentedOnes() {
+        HeraldSettings s = read("");
+        assertEquals("127.0.0.1", s.server().host());
+        assertEquals(8080, s.server().port());
+        assertEquals("/ws", s.websocket().path());
+        assertEquals(64 * 1024, s.websocket().maxFrame());
+        assertEquals(4096, s.websocket().outboundFrames());
+        assertEquals(1024 * 1024, s.websocket().outboundBytes());
+        assertEquals(Duration.ofSeconds(25), s.websocket().heartbeat());
+        assertEquals(Duration.ofSeconds(60), s.websocket().idleTimeout());
+        assertEquals(Duration.ofSeconds(30), s.websocket().closeGrace());
+        assertNull(s.websocket().keepAlivePing());
+        assertEquals(1000, s.topics().maxEntries());
+        assertEquals(1000, s.limits().maxSubscriptionsPerConnection());
+        assertEquals(Duration.ofSeconds(10), s.shutdownGrace());
+    }
+
+    @Test
+    void retentionIsTheFirstMatchingPatternElseTheDefault() {
+        HeraldSettings s = read("""
+                herald.topics.max-entries = 50
+                herald.topics.retention = [
+                  { pattern = "chat:*", max-entries = 5 },
+                  { pattern = "chat:**", max-entries = 7 }
+                ]""");
+        assertEquals(5, s.topics().maxEntriesFor("chat:1"));
+        assertEquals(7, s.topics().maxEntriesFor("chat:1:thread"));
+        assertEquals(50, s.topics().maxEntriesFor("other"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "herald.server.port = 70000 | herald.server.port: expected a port number from 0 to 65535, got 70000",
+            "herald.server.port = eighty | herald.server.port",
+            "herald.websocket.path = ws | herald.websocket.path: expected a path starting with '/'",
+            "herald.websocket.max-frame = lots | herald.websocket.max-frame: expected a size such as 64 KiB",
+            "herald.websocket.outbound-buffer.frames = 0 | herald.websocket.outbound-buffer.frames: expected a whole number of at least 1, got 0",
+            "herald.websocket.heartbeat = soon | herald.websocket.heartbeat: expected a duration such as 30s",
+            "herald.websocket.idle-timeout = 0s | herald.websocket.idle-timeout: expected a duration above zero",
+            "herald.websocket.heartbeat = 90s | herald.websocket.heartbeat (PT1M30S) must be below herald.websocket.idle-timeout",
+            "herald.topics.retention = [{ pattern = \"a b\", max-entries = 1 }] | herald.topics.retention[0].pattern",
+            "herald.topics.retention = [{ pattern = \"a.*\", max-entries = -1 }] | herald.topics.retention[0].max-entries: expected a whole number of at least 1",
+            "pekko.http.server.idle-timeout = 30s | pekko.http.server.idle-timeout (30s) must be above herald.websocket.idle-timeout",
+    })
+    void aBadValueFailsWithAMessageNamingTheKey(String override, String expected) {
+        SettingsException e = assertThrows(SettingsException.class, () -> read(override));
+        assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
+}

@@ -1,0 +1,148 @@
+package herald.hub;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import herald.config.HeraldSettings;
+import herald.protocol.ApiBody;
+import herald.protocol.Change;
+import herald.protocol.FrameCodec;
+import herald.protocol.Op;
+import java.time.Duration;
+import java.util.List;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The topic actor's rules, without any network. */
+@ExtendWith(LogCapturingExtension.class)
+class TopicTest {
+    static final ActorTestKit testKit = ActorTestKit.create();
+    private static final FrameCodec codec = new FrameCodec();
+    private static int names;
+
+    @AfterAll
+    static void cleanup() {
+        testKit.shutdownTestKit();
+    }
+
+    private static ActorRef<Topic.Command> topic(int maxEntries, TestProbe<TopicRegistry.Command> registry) {
+        return testKit.spawn(Topic.create("t", maxEntries, codec, registry.getRef()), "topic-" + (++names));
+    }
+
+    private static Topic.Publish publish(Op op, String key, String data, ActorRef<Topic.Published> replyTo) {
+        return new Topic.Publish(new Change("t", op, key, null, data), "r", replyTo);
+    }
+
+    @Test
+    void numbersChangesAndEncodesEachOnceForAllSubscribers() {
+        TestProbe<TopicRegistry.Command> registry = testKit.createTestProbe();
+        ActorRef<Topic.Command> topic = topic(10, registry);
+        TestProbe<Topic.Notice> a = testKit.createTestProbe();
+        TestProbe<Topic.Notice> b = testKit.createTestProbe();
+        TestProbe<Topic.Published> acks = testKit.createTestProbe();
+        topic.tell(new Topic.Subscribe(a.getRef(), "s"));
+        topic.tell(new Topic.Subscribe(b.getRef(), null));
+        Topic.Subscribed snapshotA = a.expectMessageClass(Topic.Subscribed.class);
+        assertEquals("{\"type\":\"snapshot\",\"id\":\"s\",\"topic\":\"t\",\"epoch\":\"" + epochOf(snapshotA)
+                + "\",\"seq\":0,\"entries\":[]}", snapshotA.snapshot().text());
+        b.expectMessageClass(Topic.Subscribed.class);
+
+        topic.tell(publish(Op.SET, "k", "{\"v\":1}", acks.getRef()));
+        assertEquals(new Topic.Published("t", 1, "r"), acks.receiveMessage());
+        Topic.Changed toA = a.expectMessageClass(Topic.Changed.class);
+        Topic.Changed toB = b.expectMessageClass(Topic.Changed.class);
+        assertSame(toA.frame(), toB.frame(), "one encoded frame shared by every subscriber");
+        assertEquals("{\"type\":\"event\",\"topic\":\"t\",\"seq\":1,\"op\":\"set\",\"key\":\"k\",\"data\":{\"v\":1}}",
+                toA.frame().text());
+    }
+
+    @Test
+    void evictsTheOldestOverMaxEntriesAsDeletesNumberedAfterTheCause() {
+        TestProbe<TopicRegistry.Command> registry = testKit.createTestProbe();
+        ActorRef<Topic.Command> topic = topic(2, registry);
+        TestProbe<Topic.Notice> sub = testKit.createTestProbe();
+        TestProbe<Topic.Published> acks = testKit.createTestProbe();
+        topic.tell(new Topic.Subscribe(sub.getRef(), null));
+        sub.expectMessageClass(Topic.Subscribed.class);
+
+        topic.tell(publish(Op.APPEND, null, "1", acks.getRef()));
+        topic.tell(publish(Op.SET, "a", "2", acks.getRef()));
+        topic.tell(publish(Op.SET, "b", "3", acks.getRef()));
+        topic.tell(publish(Op.SET, "a", "4", acks.getRef()));
+        assertEquals(List.of(1L, 2L, 3L, 5L), acks.receiveSeveralMessages(4).stream().map(Topic.Published::seq).toList());
+        List<String> frames = sub.receiveSeveralMessages(5).stream().map(n -> ((Topic.Changed) n).frame().text()).toList();
+        assertEquals("{\"type\":\"event\",\"topic\":\"t\",\"seq\":4,\"op\":\"delete\",\"key\":\"1\",\"event\":\"evicted\"}",
+                frames.get(3));
+
+        TestProbe<ApiBody.TopicState> state = testKit.createTestProbe();
+        topic.tell(new Topic.GetState(state.getRef()));
+        ApiBody.TopicState s = state.receiveMessage();
+        assertEquals(5, s.seq());
+        assertEquals(List.of("b", "a"), s.entries().stream().map(herald.protocol.Entry::key).toList());
+    }
+
+    @Test
+    void forgetsASubscriberThatDiesAndAsksToStopWhenIdle() {
+        TestProbe<TopicRegistry.Command> registry = testKit.createTestProbe();
+        ActorRef<Topic.Command> topic = topic(10, registry);
+        TestProbe<Topic.Notice> sub = testKit.createTestProbe();
+        topic.tell(new Topic.Subscribe(sub.getRef(), null));
+        sub.expectMessageClass(Topic.Subscribed.class);
+        registry.expectNoMessage(Duration.ofMillis(50));
+
+        sub.stop();
+        TopicRegistry.Idle idle = registry.expectMessageClass(TopicRegistry.Idle.class);
+        assertEquals(topic, idle.ref());
+        topic.tell(Topic.Stop.INSTANCE);
+        registry.expectTerminated(topic);
+    }
+
+    @Test
+    void staysWhenSomethingArrivedBetweenIdleAndStop() {
+        TestProbe<TopicRegistry.Command> registry = testKit.createTestProbe();
+        ActorRef<Topic.Command> topic = topic(10, registry);
+        TestProbe<Topic.Published> acks = testKit.createTestProbe();
+        topic.tell(publish(Op.DELETE, "nothing", null, acks.getRef()));
+        acks.receiveMessage();
+        registry.expectMessageClass(TopicRegistry.Idle.class);
+
+        topic.tell(publish(Op.SET, "k", "1", acks.getRef()));
+        topic.tell(Topic.Stop.INSTANCE);
+        assertEquals(new TopicRegistry.StillActive("t"), registry.expectMessageClass(TopicRegistry.StillActive.class));
+        registry.expectNoMessage(Duration.ofMillis(50));
+    }
+
+    private static String epochOf(Topic.Subscribed subscribed) {
+        String text = subscribed.snapshot().text();
+        int start = text.indexOf("\"epoch\":\"") + 9;
+        return text.substring(start, text.indexOf('"', start));
+    }
+
+    @Test
+    void theRegistryRestartsAStoppedTopicWithANewEpochAndLosesNoMessage() {
+        HeraldSettings.Topics settings = new HeraldSettings.Topics(10, List.of());
+        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, codec), "registry-" + (++names));
+        Topics topics = new LocalTopics(registry, testKit.system().scheduler());
+        TestProbe<Topic.Notice> sub = testKit.createTestProbe();
+
+        String lastEpoch = null;
+        int epochs = 0;
+        for (int i = 0; i < 200; i++) {
+            topics.tell("cycle", new Topic.Subscribe(sub.getRef(), "s" + i));
+            Topic.Subscribed snapshot = sub.expectMessageClass(Topic.Subscribed.class);
+            assertEquals("s" + i, snapshot.requestId(), "every subscribe is answered, even during a stop");
+            if (!epochOf(snapshot).equals(lastEpoch)) {
+                epochs++;
+                lastEpoch = epochOf(snapshot);
+            }
+            topics.tell("cycle", new Topic.Unsubscribe(sub.getRef()));
+        }
+        assertNotEquals(1, epochs, "idle topics were stopped and started again with new epochs");
+    }
+}

@@ -1,0 +1,129 @@
+package herald.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class FrameCodecTest {
+    private final FrameCodec codec = new FrameCodec();
+
+    @Test
+    void encodesEveryServerFrameAsExactJson() {
+        assertEquals("{\"type\":\"welcome\",\"session\":\"s1\",\"user\":null,\"heartbeat\":25000,\"protocol\":1}",
+                codec.encode(new ServerFrame.Welcome("s1", null, 25000, 1)));
+        assertEquals("{\"type\":\"snapshot\",\"id\":\"r\",\"topic\":\"t\",\"epoch\":\"e\",\"seq\":2,\"entries\":"
+                        + "[{\"key\":\"a\",\"seq\":1,\"data\":{\"x\":1}},{\"key\":\"b\",\"seq\":2,\"event\":\"ev\",\"data\":null}]}",
+                codec.encode(new ServerFrame.Snapshot("r", "t", "e", 2,
+                        List.of(new Entry("a", 1, null, "{\"x\":1}"), new Entry("b", 2, "ev", "null")))));
+        assertEquals("{\"type\":\"snapshot\",\"topic\":\"t\",\"epoch\":\"e\",\"seq\":0,\"entries\":[]}",
+                codec.encode(new ServerFrame.Snapshot(null, "t", "e", 0, List.of())));
+        assertEquals("{\"type\":\"event\",\"topic\":\"t\",\"seq\":3,\"op\":\"set\",\"key\":\"k\",\"event\":\"e\",\"data\":[1, 2]}",
+                codec.encode(new ServerFrame.Event("t", 3, Op.SET, "k", "e", "[1, 2]")));
+        assertEquals("{\"type\":\"event\",\"topic\":\"t\",\"seq\":4,\"op\":\"clear\"}",
+                codec.encode(new ServerFrame.Event("t", 4, Op.CLEAR, null, null, null)));
+        assertEquals("{\"type\":\"refreshed\",\"id\":\"a\",\"expires\":99}", codec.encode(new ServerFrame.Refreshed("a", 99)));
+        assertEquals("{\"type\":\"unsubscribed\",\"id\":\"u\",\"topics\":[\"a\",\"b\"]}",
+                codec.encode(new ServerFrame.Unsubscribed("u", List.of("a", "b"))));
+        assertEquals("{\"type\":\"published\",\"id\":\"p\",\"topic\":\"t\",\"seq\":5}",
+                codec.encode(new ServerFrame.Published("p", "t", 5)));
+        assertEquals("{\"type\":\"pong\",\"time\":7}", codec.encode(new ServerFrame.Pong(null, 7)));
+        assertEquals("{\"type\":\"error\",\"id\":\"x\",\"topic\":\"t\",\"code\":\"too_many_topics\",\"message\":\"m\"}",
+                codec.encode(new ServerFrame.Error("x", "t", ErrorCode.TOO_MANY_TOPICS, "m")));
+    }
+
+    @Test
+    void encodesApiBodies() {
+        assertEquals("{\"code\":\"bad_request\",\"message\":\"m\"}", codec.encode(new ApiBody.Error(ErrorCode.BAD_REQUEST, "m")));
+        assertEquals("{\"results\":[{\"topic\":\"t\",\"seq\":1}]}",
+                codec.encode(new ApiBody.PublishResults(List.of(new ApiBody.PublishResults.Result("t", 1)))));
+        assertEquals("{\"topic\":\"t\",\"epoch\":\"e\",\"seq\":0,\"entries\":[]}",
+                codec.encode(new ApiBody.TopicState("t", "e", 0, List.of())));
+    }
+
+    @Test
+    void keepsDataExactlyAsTheSenderWroteIt() throws Exception {
+        String data = "{ \"big\": 123456789012345678901234567890.000000000001, \"e\": 1E+400, \"s\": \"\\u00e9\\n\" }";
+        ClientFrame frame = codec.decode("{\"type\":\"publish\",\"topic\":\"t\",\"op\":\"set\",\"key\":\"k\",\"data\":" + data + "}");
+        assertEquals(data, ((ClientFrame.Publish) frame).change().data());
+
+        ClientFrame scalar = codec.decode("{\"data\":\"a \\\" b\",\"type\":\"publish\",\"topic\":\"t\",\"op\":\"append\"}");
+        assertEquals("\"a \\\" b\"", ((ClientFrame.Publish) scalar).change().data());
+
+        ClientFrame number = codec.decode("{\"type\":\"publish\",\"topic\":\"t\",\"op\":\"append\",\"data\":-0.5e-3}");
+        assertEquals("-0.5e-3", ((ClientFrame.Publish) number).change().data());
+    }
+
+    @Test
+    void absentDataIsStoredAsNullForSetAndAppendAndAbsentForDeleteAndClear() throws Exception {
+        Change set = ((ClientFrame.Publish) codec.decode("{\"type\":\"publish\",\"topic\":\"t\",\"op\":\"set\",\"key\":\"k\"}")).change();
+        assertEquals("null", set.data());
+        Change delete = ((ClientFrame.Publish) codec.decode(
+                "{\"type\":\"publish\",\"topic\":\"t\",\"op\":\"delete\",\"key\":\"k\",\"data\":null}")).change();
+        assertNull(delete.data());
+    }
+
+    @Test
+    void decodesEveryClientFrame() throws Exception {
+        assertEquals(new ClientFrame.Ping("1"), codec.decode("{\"type\":\"ping\",\"id\":\"1\",\"extra\":[1,{}]}"));
+        assertEquals(new ClientFrame.Auth(null, "tok"), codec.decode("{\"type\":\"auth\",\"token\":\"tok\"}"));
+        assertEquals(new ClientFrame.Subscribe("s", List.of("a", "b")), codec.decode("{\"type\":\"subscribe\",\"id\":\"s\",\"topics\":[\"a\",\"b\"]}"));
+        assertEquals(new ClientFrame.Unsubscribe(null, List.of("a")), codec.decode("{\"type\":\"unsubscribe\",\"topics\":[\"a\"],\"id\":null}"));
+        assertEquals(new ClientFrame.Publish("p", new Change("t", Op.CLEAR, null, "e", null)),
+                codec.decode("{\"type\":\"publish\",\"id\":\"p\",\"topic\":\"t\",\"op\":\"clear\",\"event\":\"e\"}"));
+    }
+
+    @Test
+    void echoesTheIdInAnErrorWhenItCouldBeRead() {
+        InvalidFrameException e = assertThrows(InvalidFrameException.class,
+                () -> codec.decode("{\"topics\":5,\"id\":\"late-id\",\"type\":\"subscribe\"}"));
+        assertEquals(ErrorCode.BAD_REQUEST, e.code());
+        assertEquals("late-id", e.id());
+        assertEquals("topics must be an array of topic names", e.getMessage());
+    }
+
+    @Test
+    void namesTheTopicInAPublishError() {
+        InvalidFrameException e = assertThrows(InvalidFrameException.class,
+                () -> codec.decode("{\"type\":\"publish\",\"topic\":\"t:1\",\"op\":\"set\"}"));
+        assertEquals("t:1", e.topic());
+        assertEquals("key is required for set", e.getMessage());
+    }
+
+    @Test
+    void refusesDeepNestingWithoutExhaustingTheStack() {
+        String deep = "{\"type\":\"ping\",\"x\":" + "[".repeat(100_000) + "]".repeat(100_000) + "}";
+        InvalidFrameException e = assertThrows(InvalidFrameException.class, () -> codec.decode(deep));
+        assertEquals(ErrorCode.BAD_REQUEST, e.code());
+    }
+
+    @Test
+    void readsABatchAndRefusesItWholeWhenOneChangeIsBad() throws Exception {
+        List<Change> changes = codec.decodeChanges(
+                "{\"changes\":[{\"topic\":\"a\",\"op\":\"append\",\"data\":1},{\"topic\":\"b\",\"op\":\"delete\",\"key\":\"k\"}]}");
+        assertEquals(List.of(new Change("a", Op.APPEND, null, null, "1"), new Change("b", Op.DELETE, "k", null, null)), changes);
+
+        InvalidFrameException e = assertThrows(InvalidFrameException.class, () -> codec.decodeChanges(
+                "{\"changes\":[{\"topic\":\"a\",\"op\":\"append\"},{\"topic\":\"b\",\"op\":\"nope\"}]}"));
+        assertEquals("changes[1]: op must be one of set, append, delete, clear; got 'nope'", e.getMessage());
+    }
+
+    @Test
+    void countsUtf8BytesWithoutEncoding() {
+        for (String s : new String[] {"", "ascii", "é", "€", "😀", "a€😀é"}) {
+            assertEquals(s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length, FrameCodec.utf8Length(s), s);
+        }
+    }
+
+    @Test
+    void validatesTopicNames() {
+        for (String ok : new String[] {"a", "sessions.state", "chat:42", "agent:opus-1", "u@x/y_z", "t".repeat(200)}) {
+            assertEquals(true, TopicNames.isValid(ok), ok);
+        }
+        for (String bad : new String[] {"", "a b", "a*", "é", "t".repeat(201), "a\u0000b", "a#b"}) {
+            assertEquals(false, TopicNames.isValid(bad), bad);
+        }
+    }
+}
