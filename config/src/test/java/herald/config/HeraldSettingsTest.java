@@ -14,7 +14,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class HeraldSettingsTest {
 
     private static HeraldSettings read(String overrides) {
-        return HeraldSettings.fromConfig(ConfigFactory.parseString(overrides).withFallback(ConfigFactory.load()));
+        return HeraldSettings.fromConfig(HeraldConfig.load(ConfigFactory.parseString(overrides)));
     }
 
     @Test
@@ -33,6 +33,23 @@ class HeraldSettingsTest {
         assertEquals(1000, s.topics().maxEntries());
         assertEquals(1000, s.limits().maxSubscriptionsPerConnection());
         assertEquals(Duration.ofSeconds(10), s.shutdownGrace());
+    }
+
+    @Test
+    void heraldsPekkoSettingsAreLayeredUnderTheApplicationsAndOverPekkosDefaults() {
+        var config = HeraldConfig.load();
+        assertTrue(config.getBoolean("pekko.http.server.remote-address-attribute"));
+        assertEquals(Duration.ofMinutes(5), config.getDuration("pekko.http.server.idle-timeout"));
+        var overridden = HeraldConfig.load(ConfigFactory.parseString("pekko.http.server.idle-timeout = 10 minutes"));
+        assertEquals(Duration.ofMinutes(10), overridden.getDuration("pekko.http.server.idle-timeout"));
+    }
+
+    @Test
+    void theShippedApplicationConfIsValid() {
+        var shipped = ConfigFactory.parseFile(new java.io.File("application.conf")).resolve();
+        assertTrue(shipped.hasPath("herald.server.port"), "run from the config module, next to the shipped file");
+        HeraldSettings s = HeraldSettings.fromConfig(HeraldConfig.load(shipped));
+        assertEquals(500, s.topics().maxEntriesFor("chat:lobby"));
     }
 
     @Test

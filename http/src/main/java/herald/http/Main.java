@@ -2,6 +2,7 @@ package herald.http;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import herald.config.HeraldConfig;
 import herald.config.SettingsException;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import sun.misc.Signal;
@@ -14,8 +15,7 @@ public final class Main {
     public static void main(String[] args) throws Exception {
         // Exit through Pekko's coordinated shutdown, so that the process ends with status 0 once every
         // connection got its close, instead of the JVM's default 143 for SIGTERM.
-        Config config = ConfigFactory.parseString("pekko.coordinated-shutdown.exit-jvm = on")
-                .withFallback(ConfigFactory.load());
+        Config config = HeraldConfig.load(ConfigFactory.parseString("pekko.coordinated-shutdown.exit-jvm = on"));
         Herald herald;
         try {
             herald = Herald.start(config);

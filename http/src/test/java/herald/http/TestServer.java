@@ -1,6 +1,7 @@
 package herald.http;
 
 import com.typesafe.config.ConfigFactory;
+import herald.config.HeraldConfig;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -18,7 +19,7 @@ final class TestServer implements AutoCloseable {
     }
 
     static TestServer start(String settings) throws Exception {
-        return new TestServer(Herald.start(ConfigFactory.parseString(settings).withFallback(ConfigFactory.load())));
+        return new TestServer(Herald.start(HeraldConfig.load(ConfigFactory.parseString(settings))));
     }
 
     static TestServer start() throws Exception {
