@@ -121,8 +121,12 @@ class BadInputTest {
     @Test
     void aFragmentedMessageOverMaxFrameClosesWith1009WithoutWaitingForItsEnd() throws Exception {
         WsClient client = WsClient.connectWelcomed(server.ws());
-        for (int i = 0; i < 3; i++) {
-            client.socket().sendText("x".repeat(600), false).join();
+        try {
+            for (int i = 0; i < 3; i++) {
+                client.socket().sendText("x".repeat(600), false).join();
+            }
+        } catch (java.util.concurrent.CompletionException closedMidway) {
+            // The server may close after the second fragment, before the third is written.
         }
         assertEquals(1009, client.awaitClose().code());
     }
