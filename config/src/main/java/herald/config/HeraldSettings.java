@@ -14,6 +14,7 @@ import java.util.List;
 public record HeraldSettings(
         Server server,
         WebSocket websocket,
+        Sse sse,
         Topics topics,
         Limits limits,
         Api api,
@@ -32,6 +33,9 @@ public record HeraldSettings(
             Duration idleTimeout,
             Duration closeGrace,
             Duration keepAlivePing) {
+    }
+
+    public record Sse(Duration heartbeat, Duration retry) {
     }
 
     public record Topics(int maxEntries, List<Retention> retention) {
@@ -62,6 +66,7 @@ public record HeraldSettings(
             HeraldSettings settings = new HeraldSettings(
                     new Server(nonEmpty(c, "herald.server.host"), port(c, "herald.server.port")),
                     webSocket(c),
+                    new Sse(positive(c, "herald.sse.heartbeat"), positive(c, "herald.sse.retry")),
                     topics(c),
                     new Limits(positiveInt(c, "herald.limits.max-subscriptions-per-connection")),
                     new Api(bytes(c, "herald.api.max-body"), positive(c, "herald.api.ask-timeout")),

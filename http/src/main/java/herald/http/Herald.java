@@ -33,7 +33,7 @@ public final class Herald implements AutoCloseable {
         // Closing the WebSockets must be allowed the whole shutdown-grace, whatever Pekko's phase default is.
         long phaseMillis = settings.shutdownGrace().plusSeconds(5).toMillis();
         Config withPhase = ConfigFactory.parseString(
-                "pekko.coordinated-shutdown.phases.service-requests-done.timeout = " + phaseMillis + "ms")
+                "pekko.coordinated-shutdown.phases.before-service-unbind.timeout = " + phaseMillis + "ms")
                 .withFallback(config);
         CompletableFuture<InetSocketAddress> bound = new CompletableFuture<>();
         ActorSystem<HttpServer.Command> system = ActorSystem.create(HttpServer.create(settings, bound), "herald", withPhase);

@@ -2,8 +2,11 @@ package herald.http;
 
 import herald.config.HeraldSettings;
 import herald.hub.Connections;
+import herald.hub.Hub;
+import herald.hub.HubMetrics;
 import herald.hub.Topic;
 import herald.hub.Topics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import herald.protocol.ApiBody;
 import herald.protocol.Change;
 import herald.protocol.ErrorCode;
@@ -22,7 +25,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.AttributeKeys;
+import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.RemoteAddress;
@@ -37,25 +42,39 @@ import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.util.ByteString;
 
 /**
- * Herald's HTTP surface: the WebSocket endpoint and the HTTP API. It speaks to the hub only
- * through {@link Topics} and never sees a topic's internals.
+ * Herald's HTTP surface: the WebSocket endpoint, the HTTP API, health and metrics. It speaks to the
+ * hub only through {@link Topics} and never sees a topic's internals.
  */
 public final class HeraldRoutes extends AllDirectives {
+    /** Topics one listing page holds unless the caller asks for fewer. */
+    static final int DEFAULT_PAGE = 100;
+    /** The most one page may hold, so that 100,000 topics never make one huge answer. */
+    static final int MAX_PAGE = 1000;
+    private static final ContentType.NonBinary PROMETHEUS_TEXT = (ContentType.NonBinary)
+            ContentTypes.parse("text/plain; version=0.0.4; charset=utf-8");
+
     private final HeraldSettings settings;
     private final Topics topics;
     private final Connections connections;
     private final FrameCodec codec;
+    private final HubMetrics metrics;
+    private final PrometheusMeterRegistry prometheus;
+    private final Readiness readiness;
     private final Materializer materializer;
     private final WebSocketEndpoint webSocket;
+    private final SseEndpoint sse;
 
-    public HeraldRoutes(HeraldSettings settings, Topics topics, Connections connections, FrameCodec codec,
-                        ActorSystem<?> system) {
-        this.settings = settings;
-        this.topics = topics;
-        this.connections = connections;
-        this.codec = codec;
+    public HeraldRoutes(Hub hub, PrometheusMeterRegistry prometheus, Readiness readiness, ActorSystem<?> system) {
+        this.settings = hub.settings();
+        this.topics = hub.topics();
+        this.connections = hub.connections();
+        this.codec = hub.codec();
+        this.metrics = hub.metrics();
+        this.prometheus = prometheus;
+        this.readiness = readiness;
         this.materializer = Materializer.matFromSystem(system);
-        this.webSocket = new WebSocketEndpoint(settings, topics, connections, codec, system);
+        this.webSocket = new WebSocketEndpoint(hub, system);
+        this.sse = new SseEndpoint(hub, system);
     }
 
     public Route routes() {
@@ -64,7 +83,17 @@ public final class HeraldRoutes extends AllDirectives {
                         ? webSocket(request) : reject()),
                 pathPrefix("api", () -> concat(
                         path("publish", () -> post(() -> extractRequest(this::publish))),
-                        pathPrefix("topics", () -> path(PathMatchers.remaining(), name -> get(() -> topicState(name)))))));
+                        path("sse", () -> get(() -> extractRequest(this::sse))),
+                        path("topics", () -> get(() -> parameterOptional("after", after ->
+                                parameterOptional("limit", limit -> listTopics(after.orElse(null), limit.orElse(null)))))),
+                        pathPrefix("topics", () -> path(PathMatchers.remaining(), name -> get(() -> topicState(name)))))),
+                path(PathMatchers.segment("health").slash("live"), () -> get(() ->
+                        complete(json(StatusCodes.OK, new ApiBody.Health("live"))))),
+                path(PathMatchers.segment("health").slash("ready"), () -> get(() -> readiness.isReady()
+                        ? complete(json(StatusCodes.OK, new ApiBody.Health("ready")))
+                        : complete(json(StatusCodes.SERVICE_UNAVAILABLE, new ApiBody.Health(readiness.state()))))),
+                path("metrics", () -> get(() ->
+                        complete(HttpResponse.create().withEntity(HttpEntities.create(PROMETHEUS_TEXT, prometheus.scrape()))))));
     }
 
     private Route webSocket(HttpRequest request) {
@@ -74,9 +103,49 @@ public final class HeraldRoutes extends AllDirectives {
                     "this is Herald's WebSocket endpoint; connect with a WebSocket client"));
         }
         if (connections.draining()) {
-            return complete(error(StatusCodes.SERVICE_UNAVAILABLE, ErrorCode.INTERNAL, "the server is shutting down"));
+            return refuseWhileDraining(request);
         }
         return complete(webSocket.accept(upgrade, null, remoteAddress(request)));
+    }
+
+    private Route refuseWhileDraining(HttpRequest request) {
+        Audit.refused(remoteAddress(request), request.getUri().path(), 503, "shutting down");
+        return complete(error(StatusCodes.SERVICE_UNAVAILABLE, ErrorCode.INTERNAL, "the server is shutting down"));
+    }
+
+    /** GET /api/sse?topics=a,b */
+    private Route sse(HttpRequest request) {
+        if (connections.draining()) {
+            return refuseWhileDraining(request);
+        }
+        String names = request.getUri().query().get("topics").orElse("");
+        List<String> wanted = names.isEmpty() ? List.of() : List.of(names.split(",", -1));
+        if (wanted.isEmpty()) {
+            return complete(error(StatusCodes.BAD_REQUEST, ErrorCode.BAD_REQUEST,
+                    "name the topics to stream: /api/sse?topics=a,b"));
+        }
+        if (wanted.size() > FrameCodec.MAX_TOPICS_PER_REQUEST) {
+            return complete(error(StatusCodes.BAD_REQUEST, ErrorCode.TOO_MANY_TOPICS,
+                    "at most " + FrameCodec.MAX_TOPICS_PER_REQUEST + " topics per stream, got " + wanted.size()));
+        }
+        return complete(sse.stream(wanted, null, remoteAddress(request)));
+    }
+
+    /** GET /api/topics?after=NAME&limit=N: one page of the running topics in name order. */
+    private Route listTopics(String after, String limitParam) {
+        int limit;
+        try {
+            limit = limitParam == null ? DEFAULT_PAGE : Integer.parseInt(limitParam);
+        } catch (NumberFormatException e) {
+            limit = -1;
+        }
+        if (limit < 1 || limit > MAX_PAGE) {
+            return complete(error(StatusCodes.BAD_REQUEST, ErrorCode.BAD_REQUEST,
+                    "limit must be a whole number from 1 to " + MAX_PAGE));
+        }
+        return completeWithFuture(topics.list(after, limit, settings.api().askTimeout())
+                .thenApply(page -> json(StatusCodes.OK, page))
+                .exceptionally(this::failure));
     }
 
     private static String remoteAddress(HttpRequest request) {
@@ -97,6 +166,8 @@ public final class HeraldRoutes extends AllDirectives {
                     List<Change> changes;
                     try {
                         changes = codec.decodeChanges(utf8(entity.getData()));
+                        metrics.publishedOverHttp(changes.size());
+                        Audit.published(remoteAddress(request), changes.size(), changes.get(0).topic());
                     } catch (CharacterCodingException e) {
                         return CompletableFuture.completedFuture(
                                 error(StatusCodes.BAD_REQUEST, ErrorCode.BAD_REQUEST, "the body is not valid UTF-8"));
@@ -116,10 +187,11 @@ public final class HeraldRoutes extends AllDirectives {
      * changes in the batch's order, and the answers are collected in that order too.
      */
     private CompletionStage<HttpResponse> apply(List<Change> changes) {
+        long received = System.nanoTime();
         List<CompletableFuture<Topic.Published>> pending = new ArrayList<>(changes.size());
         for (Change change : changes) {
             pending.add(topics.<Topic.Published>ask(change.topic(),
-                    replyTo -> new Topic.Publish(change, null, replyTo), settings.api().askTimeout())
+                    replyTo -> new Topic.Publish(change, null, received, replyTo), settings.api().askTimeout())
                     .toCompletableFuture());
         }
         return CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).thenApply(done -> {

@@ -2,10 +2,21 @@ package herald.http;
 
 import herald.config.HeraldSettings;
 import herald.hub.Connections;
+import herald.hub.Hub;
+import herald.hub.HubMetrics;
 import herald.hub.LocalTopics;
 import herald.hub.TopicRegistry;
 import herald.protocol.CloseCode;
 import herald.protocol.FrameCodec;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -14,6 +25,7 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -23,8 +35,9 @@ import org.apache.pekko.http.javadsl.ServerBinding;
 import org.slf4j.Logger;
 
 /**
- * The guardian: starts the topic registry, binds the routes and registers the shutdown steps
- * (stop accepting, close every WebSocket with 1001 within shutdown-grace, then end what is left).
+ * The guardian: starts the topic registry and the meters, binds the routes, and registers the
+ * shutdown steps (turn unready and refuse new connections, close every connection with 1001 within
+ * shutdown-grace, stop listening, then end what is left).
  */
 public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
 
@@ -37,23 +50,46 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
     private record BindFailed(Throwable cause) implements Command {
     }
 
+    private enum SampleOutbound implements Command {
+        INSTANCE
+    }
+
+    /** Outbound buffer depths are sampled this often rather than counted per frame. */
+    private static final Duration SAMPLE_EVERY = Duration.ofSeconds(5);
+
     public static Behavior<Command> create(HeraldSettings settings, CompletableFuture<InetSocketAddress> bound) {
-        return Behaviors.setup(context -> new HttpServer(context, settings, bound));
+        return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+            timers.startTimerWithFixedDelay(SampleOutbound.INSTANCE, SAMPLE_EVERY);
+            return new HttpServer(context, settings, bound);
+        }));
     }
 
     private final HeraldSettings settings;
     private final CompletableFuture<InetSocketAddress> bound;
     private final Connections connections = new Connections();
+    private final Readiness readiness = new Readiness(connections);
+    private final PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
+    private final HubMetrics metrics = new HubMetrics(prometheus);
 
     private HttpServer(ActorContext<Command> context, HeraldSettings settings,
                        CompletableFuture<InetSocketAddress> bound) {
         super(context);
         this.settings = settings;
         this.bound = bound;
+        new JvmMemoryMetrics().bindTo(prometheus);
+        gcMetrics.bindTo(prometheus);
+        new JvmThreadMetrics().bindTo(prometheus);
+        new ClassLoaderMetrics().bindTo(prometheus);
+        new ProcessorMetrics().bindTo(prometheus);
+        new UptimeMetrics().bindTo(prometheus);
+        new FileDescriptorMetrics().bindTo(prometheus);
+
         FrameCodec codec = new FrameCodec();
-        ActorRef<TopicRegistry.Command> registry = context.spawn(TopicRegistry.create(settings.topics(), codec), "topics");
-        HeraldRoutes routes = new HeraldRoutes(settings,
-                new LocalTopics(registry, context.getSystem().scheduler()), connections, codec, context.getSystem());
+        ActorRef<TopicRegistry.Command> registry =
+                context.spawn(TopicRegistry.create(settings.topics(), codec, metrics), "topics");
+        Hub hub = new Hub(settings, codec, new LocalTopics(registry, context.getSystem().scheduler()), connections, metrics);
+        HeraldRoutes routes = new HeraldRoutes(hub, prometheus, readiness, context.getSystem());
         context.pipeToSelf(
                 Http.get(context.getSystem()).newServerAt(settings.server().host(), settings.server().port())
                         .bind(routes.routes()),
@@ -65,6 +101,14 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
         return newReceiveBuilder()
                 .onMessage(Bound.class, this::onBound)
                 .onMessage(BindFailed.class, this::onBindFailed)
+                .onMessageEquals(SampleOutbound.INSTANCE, () -> {
+                    connections.sampleOutboundDepths(metrics);
+                    return this;
+                })
+                .onSignal(PostStop.class, stop -> {
+                    gcMetrics.close();
+                    return this;
+                })
                 .build();
     }
 
@@ -74,6 +118,7 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
         getContext().getLog().info("Herald listening on http://{}:{} (WebSocket ws://{}:{}{})",
                 host, address.getPort(), host, address.getPort(), settings.websocket().path());
         registerShutdown(b.binding());
+        readiness.bound();
         bound.complete(address);
         return this;
     }
@@ -88,12 +133,10 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
     private void registerShutdown(ServerBinding binding) {
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(getContext().getSystem());
         Logger log = getContext().getLog();
-        shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "herald-unbind", () -> {
-            log.info("Shutting down: no new connections; closing {} open ones with 1001", connections.count());
-            return binding.unbind();
-        });
-        shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "herald-close-websockets", () -> {
+        shutdown.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "herald-close-connections", () -> {
             Duration grace = settings.shutdownGrace();
+            log.info("Shutting down: not ready, refusing new connections, closing {} open ones with 1001",
+                    connections.count());
             return connections.closeAll(CloseCode.GOING_AWAY, "server shutting down")
                     .toCompletableFuture()
                     .orTimeout(grace.toMillis(), TimeUnit.MILLISECONDS)
@@ -105,7 +148,8 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
                         return Done.getInstance();
                     });
         });
-        shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "herald-terminate-connections",
+        shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "herald-unbind", binding::unbind);
+        shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "herald-terminate-connections",
                 () -> binding.terminate(Duration.ofSeconds(1)).thenApply(terminated -> Done.getInstance()));
     }
 }

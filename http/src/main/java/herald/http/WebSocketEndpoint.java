@@ -1,18 +1,12 @@
 package herald.http;
 
-import herald.config.HeraldSettings;
-import herald.hub.Connections;
-import herald.hub.Outbound;
+import herald.hub.Hub;
 import herald.hub.Session;
-import herald.hub.Topics;
-import herald.protocol.FrameCodec;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.event.Logging;
 import org.apache.pekko.event.LoggingAdapter;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -28,49 +22,38 @@ import org.apache.pekko.stream.typed.javadsl.ActorSink;
 
 /**
  * Turns an accepted WebSocket upgrade into a connection: a {@link Session} actor, its bounded
- * {@link Outbound} and the streams between them and the socket.
+ * outbound buffer and the streams between them and the socket.
  */
 final class WebSocketEndpoint {
-    private final HeraldSettings settings;
-    private final Topics topics;
-    private final Connections connections;
-    private final FrameCodec codec;
+    private final Hub hub;
     private final ActorSystem<?> system;
     private final WebSocketSettings pekkoSettings;
     private final LoggingAdapter log;
 
-    WebSocketEndpoint(HeraldSettings settings, Topics topics, Connections connections, FrameCodec codec,
-                      ActorSystem<?> system) {
-        this.settings = settings;
-        this.topics = topics;
-        this.connections = connections;
-        this.codec = codec;
+    WebSocketEndpoint(Hub hub, ActorSystem<?> system) {
+        this.hub = hub;
         this.system = system;
         this.pekkoSettings = (WebSocketSettings) ServerSettings.create(system.classicSystem()).getWebsocketSettings();
         this.log = Logging.getLogger(system.classicSystem(), "herald.http.WebSocketFrames");
     }
 
     HttpResponse accept(WebSocketUpgrade upgrade, String user, String remoteAddress) {
-        Session.Identity identity = new Session.Identity(newSessionId(), user, remoteAddress);
+        Session.Identity identity = new Session.Identity(Sessions.newId(), user, remoteAddress, Session.Transport.WEBSOCKET);
+        Audit.accepted(identity.sessionId(), user, remoteAddress, "WebSocket");
         CompletableFuture<ActorRef<Session.Command>> session = new CompletableFuture<>();
         return WebSocketFrames.handle(upgrade, connection(identity, session), pekkoSettings,
-                settings.websocket(), log,
+                hub.settings().websocket(), log,
                 ended -> session.thenAccept(ref ->
                         ref.tell(new Session.ConnectionEnded(ended.code(), ended.reason(), ended.byClient()))));
     }
 
-    /** The session is started when the stream is, so an upgrade that never runs leaves nothing behind. */
     private Flow<Message, Message, NotUsed> connection(Session.Identity identity,
                                                         CompletableFuture<ActorRef<Session.Command>> started) {
         return Flow.<Message, Message, NotUsed>fromMaterializer((materializer, attributes) -> {
-            HeraldSettings.WebSocket ws = settings.websocket();
-            Outbound outbound = Outbound.create(ws.outboundFrames(), ws.outboundBytes(), materializer);
-            ActorRef<Session.Command> session = system.systemActorOf(
-                    Session.create(identity, settings, codec, topics, connections, outbound),
-                    "session-" + identity.sessionId(), Props.empty());
-            started.complete(session);
-            return Flow.fromSinkAndSource(inbound(session, materializer),
-                    outbound.source().map(WebSocketEndpoint::message));
+            Sessions.Started connection = Sessions.start(identity, hub, system, materializer);
+            started.complete(connection.session());
+            return Flow.fromSinkAndSource(inbound(connection.session(), materializer),
+                    connection.outbound().source().map(WebSocketEndpoint::message));
         }).mapMaterializedValue(done -> NotUsed.getInstance());
     }
 
@@ -79,7 +62,7 @@ final class WebSocketEndpoint {
      * frame layer closes with 1003) and no message is over max-frame, so reading one whole is bounded.
      */
     private Sink<Message, NotUsed> inbound(ActorRef<Session.Command> session, Materializer materializer) {
-        long timeout = settings.websocket().idleTimeout().toMillis();
+        long timeout = hub.settings().websocket().idleTimeout().toMillis();
         return Flow.<Message>create()
                 .filter(Message::isText)
                 .mapAsync(1, message -> strictText(message.asTextMessage(), timeout, materializer))
@@ -102,10 +85,5 @@ final class WebSocketEndpoint {
     /** Pekko's frame stack takes its own message class, which the Java factory does not create. */
     private static Message message(String text) {
         return org.apache.pekko.http.scaladsl.model.ws.TextMessage$.MODULE$.apply(text);
-    }
-
-    /** Not a secret, only unique: it names the connection in logs and in the welcome frame. */
-    private static String newSessionId() {
-        return Long.toString(ThreadLocalRandom.current().nextLong() >>> 1, 36);
     }
 }

@@ -11,12 +11,15 @@ import org.apache.pekko.actor.typed.ActorRef;
  * wait until they are gone. Sessions add and remove themselves.
  */
 public final class Connections {
-    private final ConcurrentHashMap<String, ActorRef<Session.Command>> open = new ConcurrentHashMap<>();
+    private record Open(ActorRef<Session.Command> session, Outbound outbound) {
+    }
+
+    private final ConcurrentHashMap<String, Open> open = new ConcurrentHashMap<>();
     private final CompletableFuture<Void> allClosed = new CompletableFuture<>();
     private volatile boolean draining;
 
-    void add(String sessionId, ActorRef<Session.Command> session) {
-        open.put(sessionId, session);
+    void add(String sessionId, ActorRef<Session.Command> session, Outbound outbound) {
+        open.put(sessionId, new Open(session, outbound));
     }
 
     void remove(String sessionId) {
@@ -35,10 +38,15 @@ public final class Connections {
         return draining;
     }
 
+    /** Records how full every connection's outbound buffer is now, for the depth distribution. */
+    public void sampleOutboundDepths(HubMetrics metrics) {
+        open.values().forEach(o -> metrics.sampleOutboundDepth(o.outbound().queuedFrames()));
+    }
+
     /** Asks every open session to close with the given code; completes when all of them are gone. */
     public CompletionStage<Void> closeAll(CloseCode code, String reason) {
         draining = true;
-        open.values().forEach(session -> session.tell(new Session.Close(code, reason)));
+        open.values().forEach(o -> o.session().tell(new Session.Close(code, reason)));
         if (open.isEmpty()) {
             allClosed.complete(null);
         }

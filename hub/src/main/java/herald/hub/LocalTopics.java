@@ -1,5 +1,6 @@
 package herald.hub;
 
+import herald.protocol.ApiBody;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
@@ -27,5 +28,10 @@ public final class LocalTopics implements Topics {
         return AskPattern.ask(registry,
                 (ActorRef<R> replyTo) -> new TopicRegistry.Forward(topic, command.apply(replyTo)),
                 timeout, scheduler);
+    }
+
+    @Override
+    public CompletionStage<ApiBody.TopicList> list(String after, int limit, Duration timeout) {
+        return AskPattern.ask(registry, replyTo -> new TopicRegistry.ListTopics(after, limit, replyTo), timeout, scheduler);
     }
 }

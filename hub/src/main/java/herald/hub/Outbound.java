@@ -26,7 +26,7 @@ public final class Outbound {
     /** Written by the actor that offers, read back by the stream that drains: hence atomic. */
     private final AtomicLong queuedBytes = new AtomicLong();
 
-    private Outbound(int maxFrames, long maxBytes, Materializer materializer) {
+    private Outbound(int maxFrames, long maxBytes, Materializer materializer, HubMetrics metrics) {
         this.maxFrames = maxFrames;
         this.maxBytes = maxBytes;
         Pair<BoundedSourceQueue<OutboundFrame>, Source<OutboundFrame, NotUsed>> pair =
@@ -34,12 +34,14 @@ public final class Outbound {
         this.queue = pair.first();
         this.source = pair.second().map(frame -> {
             release(frame);
+            metrics.framesOut.increment();
+            metrics.bytesOut.increment(frame.bytes());
             return frame.text();
         });
     }
 
-    public static Outbound create(int maxFrames, long maxBytes, Materializer materializer) {
-        return new Outbound(maxFrames, maxBytes, materializer);
+    public static Outbound create(int maxFrames, long maxBytes, Materializer materializer, HubMetrics metrics) {
+        return new Outbound(maxFrames, maxBytes, materializer, metrics);
     }
 
     /** The frames' texts in order; it fails with {@link CloseConnection} once {@link #close} is called. */

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -34,7 +35,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 public final class Session extends AbstractBehavior<Session.Command> {
 
     public sealed interface Command permits Inbound, InboundStarted, InboundEnded, ConnectionEnded,
-            Close, Topic.Notice, SubscribeTimedOut, TopicTerminated {
+            Close, StartSubscriptions, Topic.Notice, SubscribeTimedOut, TopicTerminated {
     }
 
     /** The inbound stream's acknowledgement: the session is ready for the next message. */
@@ -58,6 +59,10 @@ public final class Session extends AbstractBehavior<Session.Command> {
     public record ConnectionEnded(int code, String reason, boolean byClient) implements Command {
     }
 
+    /** Subscribes as if the client had asked, for connections that cannot send frames (SSE). */
+    public record StartSubscriptions(List<String> topics) implements Command {
+    }
+
     /** Closes the connection from the server side, for example with 1001 on shutdown. */
     public record Close(CloseCode code, String reason) implements Command {
     }
@@ -69,18 +74,23 @@ public final class Session extends AbstractBehavior<Session.Command> {
     private record TopicTerminated(String topic, ActorRef<Topic.Command> ref) implements Command {
     }
 
-    /** Who is connected and from where: fixed for the connection's life, logged with every lifecycle line. */
-    public record Identity(String sessionId, String user, String remoteAddress) {
+    /** How the client is connected: a WebSocket speaks both ways; SSE only receives. */
+    public enum Transport {
+        WEBSOCKET,
+        SSE
+    }
+
+    /** Who is connected, how and from where: fixed for the connection's life, logged with every lifecycle line. */
+    public record Identity(String sessionId, String user, String remoteAddress, Transport transport) {
     }
 
     /** Bad frames logged per connection before the rest are only counted, so a flood cannot flood the log. */
     private static final int LOGGED_REJECTIONS = 5;
 
-    public static Behavior<Command> create(Identity identity, HeraldSettings settings, FrameCodec codec,
-                                           Topics topics, Connections connections, Outbound outbound) {
+    public static Behavior<Command> create(Identity identity, Hub hub, Outbound outbound) {
         return Behaviors.withMdc(Command.class, Map.of("sessionId", identity.sessionId()),
                 Behaviors.setup(context -> Behaviors.withTimers(timers ->
-                        new Session(context, timers, identity, settings, codec, topics, connections, outbound))));
+                        new Session(context, timers, identity, hub, outbound))));
     }
 
     private final TimerScheduler<Command> timers;
@@ -90,6 +100,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     private final Topics topics;
     private final Outbound outbound;
     private final Connections connections;
+    private final HubMetrics metrics;
     private final ActorRef<Topic.Notice> self;
     private final long openedAt = System.nanoTime();
     private final Map<String, ActorRef<Topic.Command>> subscriptions = new HashMap<>();
@@ -105,23 +116,26 @@ public final class Session extends AbstractBehavior<Session.Command> {
     private boolean closing;
     private long rejectedFrames;
 
-    private Session(ActorContext<Command> context, TimerScheduler<Command> timers, Identity identity,
-                    HeraldSettings settings, FrameCodec codec, Topics topics, Connections connections,
+    private Session(ActorContext<Command> context, TimerScheduler<Command> timers, Identity identity, Hub hub,
                     Outbound outbound) {
         super(context);
-        this.connections = connections;
         this.timers = timers;
         this.identity = identity;
-        this.settings = settings;
-        this.codec = codec;
-        this.topics = topics;
+        this.settings = hub.settings();
+        this.codec = hub.codec();
+        this.topics = hub.topics();
+        this.connections = hub.connections();
+        this.metrics = hub.metrics();
         this.outbound = outbound;
         this.self = context.getSelf().narrow();
-        connections.add(identity.sessionId(), context.getSelf());
-        context.getLog().info("Connection opened: session [{}] user [{}] remote [{}]",
-                identity.sessionId(), identity.user(), identity.remoteAddress());
-        send(new ServerFrame.Welcome(identity.sessionId(), identity.user(),
-                settings.websocket().heartbeat().toMillis(), 1));
+        connections.add(identity.sessionId(), context.getSelf(), outbound);
+        metrics.connectionOpened();
+        context.getLog().info("Connection opened: session [{}] user [{}] remote [{}] via [{}]",
+                identity.sessionId(), identity.user(), identity.remoteAddress(), identity.transport());
+        if (identity.transport() == Transport.WEBSOCKET) {
+            send(new ServerFrame.Welcome(identity.sessionId(), identity.user(),
+                    settings.websocket().heartbeat().toMillis(), 1));
+        }
     }
 
     @Override
@@ -137,11 +151,18 @@ public final class Session extends AbstractBehavior<Session.Command> {
                 .onMessageEquals(InboundEnded.INSTANCE, this::onInboundEnded)
                 .onMessage(ConnectionEnded.class, this::onConnectionEnded)
                 .onMessage(Close.class, this::onClose)
+                .onMessage(StartSubscriptions.class, this::onStartSubscriptions)
                 .onSignal(PostStop.class, stop -> {
                     connections.remove(identity.sessionId());
                     return this;
                 })
                 .build();
+    }
+
+    private Behavior<Command> onStartSubscriptions(StartSubscriptions start) {
+        pendingTopics.addAll(start.topics());
+        subscribeNext();
+        return this;
     }
 
     private Behavior<Command> onClose(Close close) {
@@ -160,6 +181,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
         if (closing) {
             return ack(inbound.ack());
         }
+        metrics.framesIn.increment();
+        metrics.bytesIn.increment(FrameCodec.utf8Length(inbound.text()));
         ClientFrame frame;
         try {
             frame = codec.decode(inbound.text());
@@ -174,7 +197,9 @@ public final class Session extends AbstractBehavior<Session.Command> {
             subscribeNext();
             return this;
         } else if (frame instanceof ClientFrame.Publish publish) {
-            topics.tell(publish.change().topic(), new Topic.Publish(publish.change(), publish.id(), self.narrow()));
+            metrics.publishesSocket.increment();
+            topics.tell(publish.change().topic(),
+                    new Topic.Publish(publish.change(), publish.id(), System.nanoTime(), self.narrow()));
         } else if (frame instanceof ClientFrame.Unsubscribe unsubscribe) {
             unsubscribe(unsubscribe);
         } else if (frame instanceof ClientFrame.Ping ping) {
@@ -294,6 +319,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
             closing = true;
             leaveTopics();
         } else if (offer == Outbound.Offer.OVERFLOW) {
+            metrics.slowConsumerCloses.increment();
             getContext().getLog().warn(
                     "Slow consumer closed with 4008: session [{}] user [{}] remote [{}] queued [{}] frames [{}] bytes",
                     identity.sessionId(), identity.user(), identity.remoteAddress(),
@@ -304,6 +330,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
     private void reject(InvalidFrameException e) {
         rejectedFrames++;
+        metrics.rejected(e.code());
         if (rejectedFrames <= LOGGED_REJECTIONS) {
             getContext().getLog().warn("Rejected frame from session [{}] user [{}] remote [{}]: {} {}{}",
                     identity.sessionId(), identity.user(), identity.remoteAddress(), e.code().wireName(),
@@ -342,7 +369,9 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
     private Behavior<Command> onConnectionEnded(ConnectionEnded ended) {
         leaveTopics();
-        long millis = Duration.ofNanos(System.nanoTime() - openedAt).toMillis();
+        long nanosOpen = System.nanoTime() - openedAt;
+        metrics.connectionClosed(ended.code(), nanosOpen);
+        long millis = Duration.ofNanos(nanosOpen).toMillis();
         String line = "Connection closed: session [{}] user [{}] remote [{}] duration [{}ms] code [{}] reason [{}] by [{}]"
                 + (rejectedFrames > 0 ? " rejected frames [" + rejectedFrames + "]" : "");
         Object[] args = {identity.sessionId(), identity.user(), identity.remoteAddress(), millis, ended.code(),

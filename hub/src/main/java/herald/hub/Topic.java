@@ -12,8 +12,10 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -39,7 +41,9 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     public record Unsubscribe(ActorRef<Notice> subscriber) implements Command {
     }
 
-    public record Publish(Change change, String requestId, ActorRef<Published> replyTo) implements Command {
+    /** {@code receivedNanos}: when the change entered Herald ({@link System#nanoTime}), for the latency meter. */
+    public record Publish(Change change, String requestId, long receivedNanos, ActorRef<Published> replyTo)
+            implements Command {
     }
 
     /** The current state, for the HTTP API. */
@@ -71,15 +75,17 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     public record Published(String topic, long seq, String requestId) implements Notice {
     }
 
-    public static Behavior<Command> create(String name, int maxEntries, FrameCodec codec,
-                                           ActorRef<TopicRegistry.Command> registry) {
-        return Behaviors.setup(context -> new Topic(context, name, maxEntries, codec, registry));
+    static Behavior<Command> create(String name, int maxEntries, FrameCodec codec, HubMetrics metrics,
+                                    TopicStats stats, ActorRef<TopicRegistry.Command> registry) {
+        return Behaviors.setup(context -> new Topic(context, name, maxEntries, codec, metrics, stats, registry));
     }
 
     private final String name;
     private final String epoch;
     private final int maxEntries;
     private final FrameCodec codec;
+    private final HubMetrics metrics;
+    private final TopicStats stats;
     private final ActorRef<TopicRegistry.Command> registry;
     /** Insertion order is seq order: a key that changes is removed and put back at the end. */
     private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>();
@@ -87,12 +93,14 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     private long seq;
     private boolean stopRequested;
 
-    private Topic(ActorContext<Command> context, String name, int maxEntries, FrameCodec codec,
-                  ActorRef<TopicRegistry.Command> registry) {
+    private Topic(ActorContext<Command> context, String name, int maxEntries, FrameCodec codec, HubMetrics metrics,
+                  TopicStats stats, ActorRef<TopicRegistry.Command> registry) {
         super(context);
         this.name = name;
         this.maxEntries = maxEntries;
         this.codec = codec;
+        this.metrics = metrics;
+        this.stats = stats;
         this.registry = registry;
         this.epoch = newEpoch();
         context.getLog().debug("Topic [{}] started with epoch [{}]", name, epoch);
@@ -113,12 +121,15 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
                 .onMessage(GetState.class, this::onGetState)
                 .onMessage(SubscriberTerminated.class, this::onSubscriberTerminated)
                 .onMessageEquals(Stop.INSTANCE, this::onStop)
+                .onSignal(PostStop.class, stop -> onPostStop())
                 .build();
     }
 
     private Behavior<Command> onSubscribe(Subscribe subscribe) {
         if (subscribers.add(subscribe.subscriber())) {
             getContext().watchWith(subscribe.subscriber(), new SubscriberTerminated(subscribe.subscriber()));
+            metrics.subscribed();
+            stats.subscribers = subscribers.size();
         }
         OutboundFrame snapshot = OutboundFrame.of(codec.encode(
                 new ServerFrame.Snapshot(subscribe.requestId(), name, epoch, seq, List.copyOf(entries.values()))));
@@ -129,12 +140,15 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     private Behavior<Command> onUnsubscribe(Unsubscribe unsubscribe) {
         if (subscribers.remove(unsubscribe.subscriber())) {
             getContext().unwatch(unsubscribe.subscriber());
+            forgotSubscriber();
         }
         return stopIfIdle();
     }
 
     private Behavior<Command> onSubscriberTerminated(SubscriberTerminated terminated) {
-        subscribers.remove(terminated.subscriber());
+        if (subscribers.remove(terminated.subscriber())) {
+            forgotSubscriber();
+        }
         return stopIfIdle();
     }
 
@@ -165,6 +179,9 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
                 broadcast(change.op(), null, change.event(), null);
             }
         }
+        metrics.publishLatency.record(System.nanoTime() - publish.receivedNanos(), TimeUnit.NANOSECONDS);
+        stats.seq = seq;
+        stats.entries = entries.size();
         publish.replyTo().tell(new Published(name, changeSeq, publish.requestId()));
         return stopIfIdle();
     }
@@ -190,6 +207,17 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         for (ActorRef<Notice> subscriber : subscribers) {
             subscriber.tell(changed);
         }
+    }
+
+    private void forgotSubscriber() {
+        metrics.unsubscribed();
+        stats.subscribers = subscribers.size();
+    }
+
+    /** Whatever the reason for stopping, the subscriptions it held are gone from the gauge. */
+    private Behavior<Command> onPostStop() {
+        subscribers.forEach(subscriber -> metrics.unsubscribed());
+        return this;
     }
 
     private Behavior<Command> onGetState(GetState get) {

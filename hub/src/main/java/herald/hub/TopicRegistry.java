@@ -1,11 +1,13 @@
 package herald.hub;
 
 import herald.config.HeraldSettings;
+import herald.protocol.ApiBody;
 import herald.protocol.FrameCodec;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.TreeMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -32,6 +34,10 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     public record Forward(String topic, Topic.Command command) implements Command {
     }
 
+    /** A page of the running topics in name order, starting after {@code after} (null: from the first). */
+    public record ListTopics(String after, int limit, ActorRef<ApiBody.TopicList> replyTo) implements Command {
+    }
+
     record Idle(String topic, ActorRef<Topic.Command> ref) implements Command {
     }
 
@@ -41,28 +47,36 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     private record TopicTerminated(String topic, ActorRef<Topic.Command> ref) implements Command {
     }
 
-    public static Behavior<Command> create(HeraldSettings.Topics settings, FrameCodec codec) {
-        return Behaviors.setup(context -> new TopicRegistry(context, settings, codec));
+    public static Behavior<Command> create(HeraldSettings.Topics settings, FrameCodec codec, HubMetrics metrics) {
+        return Behaviors.setup(context -> new TopicRegistry(context, settings, codec, metrics));
+    }
+
+    private record Running(ActorRef<Topic.Command> ref, TopicStats stats) {
     }
 
     private final HeraldSettings.Topics settings;
     private final FrameCodec codec;
-    private final Map<String, ActorRef<Topic.Command>> topics = new HashMap<>();
+    private final HubMetrics metrics;
+    /** Sorted, so that listing pages by name costs a lookup, not a sort of every topic. */
+    private final TreeMap<String, Running> topics = new TreeMap<>();
     /** Messages held for topics that were asked to stop, until they stop or say they are still active. */
     private final Map<String, List<Topic.Command>> held = new HashMap<>();
     /** Makes every incarnation's actor name unique, so a restart never waits for the old name. */
     private long incarnations;
 
-    private TopicRegistry(ActorContext<Command> context, HeraldSettings.Topics settings, FrameCodec codec) {
+    private TopicRegistry(ActorContext<Command> context, HeraldSettings.Topics settings, FrameCodec codec,
+                          HubMetrics metrics) {
         super(context);
         this.settings = settings;
         this.codec = codec;
+        this.metrics = metrics;
     }
 
     @Override
     public Receive<Command> createReceive() {
         return newReceiveBuilder()
                 .onMessage(Forward.class, this::onForward)
+                .onMessage(ListTopics.class, this::onListTopics)
                 .onMessage(Idle.class, this::onIdle)
                 .onMessage(StillActive.class, this::onStillActive)
                 .onMessage(TopicTerminated.class, this::onTopicTerminated)
@@ -74,21 +88,40 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
         if (waiting != null) {
             waiting.add(forward.command());
         } else {
-            topics.computeIfAbsent(forward.topic(), this::start).tell(forward.command());
+            topics.computeIfAbsent(forward.topic(), this::start).ref().tell(forward.command());
         }
         return this;
     }
 
-    private ActorRef<Topic.Command> start(String name) {
+    private Running start(String name) {
         String actorName = "topic-" + (++incarnations) + "-" + URLEncoder.encode(name, StandardCharsets.UTF_8);
+        TopicStats stats = new TopicStats();
         ActorRef<Topic.Command> ref = getContext().spawn(
-                Topic.create(name, settings.maxEntriesFor(name), codec, getContext().getSelf()), actorName);
+                Topic.create(name, settings.maxEntriesFor(name), codec, metrics, stats, getContext().getSelf()),
+                actorName);
         getContext().watchWith(ref, new TopicTerminated(name, ref));
-        return ref;
+        metrics.topicStarted();
+        return new Running(ref, stats);
+    }
+
+    private Behavior<Command> onListTopics(ListTopics list) {
+        var tail = list.after() == null ? topics : topics.tailMap(list.after(), false);
+        List<ApiBody.TopicList.TopicSummary> page = new ArrayList<>(Math.min(list.limit(), tail.size()));
+        String next = null;
+        for (var entry : tail.entrySet()) {
+            if (page.size() == list.limit()) {
+                next = page.get(page.size() - 1).topic();
+                break;
+            }
+            TopicStats stats = entry.getValue().stats();
+            page.add(new ApiBody.TopicList.TopicSummary(entry.getKey(), stats.seq, stats.entries, stats.subscribers));
+        }
+        list.replyTo().tell(new ApiBody.TopicList(page, next));
+        return this;
     }
 
     private Behavior<Command> onIdle(Idle idle) {
-        if (idle.ref().equals(topics.get(idle.topic())) && !held.containsKey(idle.topic())) {
+        if (idle.ref().equals(refOf(idle.topic())) && !held.containsKey(idle.topic())) {
             held.put(idle.topic(), new ArrayList<>());
             idle.ref().tell(Topic.Stop.INSTANCE);
         }
@@ -97,7 +130,7 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
 
     private Behavior<Command> onStillActive(StillActive still) {
         List<Topic.Command> waiting = held.remove(still.topic());
-        ActorRef<Topic.Command> ref = topics.get(still.topic());
+        ActorRef<Topic.Command> ref = refOf(still.topic());
         if (waiting != null && ref != null) {
             waiting.forEach(ref::tell);
         }
@@ -105,16 +138,22 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     }
 
     private Behavior<Command> onTopicTerminated(TopicTerminated terminated) {
-        if (!terminated.ref().equals(topics.get(terminated.topic()))) {
+        if (!terminated.ref().equals(refOf(terminated.topic()))) {
             return this;
         }
         topics.remove(terminated.topic());
+        metrics.topicStopped();
         List<Topic.Command> waiting = held.remove(terminated.topic());
         if (waiting != null && !waiting.isEmpty()) {
-            ActorRef<Topic.Command> fresh = start(terminated.topic());
+            Running fresh = start(terminated.topic());
             topics.put(terminated.topic(), fresh);
-            waiting.forEach(fresh::tell);
+            waiting.forEach(fresh.ref()::tell);
         }
         return this;
+    }
+
+    private ActorRef<Topic.Command> refOf(String topic) {
+        Running running = topics.get(topic);
+        return running == null ? null : running.ref();
     }
 }

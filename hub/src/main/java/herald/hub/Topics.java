@@ -1,5 +1,6 @@
 package herald.hub;
 
+import herald.protocol.ApiBody;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
@@ -17,4 +18,7 @@ public interface Topics {
 
     /** Sends a command built around a reply address and completes with the reply. */
     <R> CompletionStage<R> ask(String topic, Function<ActorRef<R>, Topic.Command> command, Duration timeout);
+
+    /** One page of the running topics in name order, after the given name (null: from the first). */
+    CompletionStage<ApiBody.TopicList> list(String after, int limit, Duration timeout);
 }

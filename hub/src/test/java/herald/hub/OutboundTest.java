@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 class OutboundTest {
     static final ActorTestKit testKit = ActorTestKit.create();
     private static final Materializer materializer = Materializer.matFromSystem(testKit.system());
+    private final HubMetrics metrics = HubMetrics.unregistered();
 
     @AfterAll
     static void cleanup() {
@@ -25,7 +26,7 @@ class OutboundTest {
 
     @Test
     void overflowsOnFramesWhenNobodyReads() {
-        Outbound outbound = Outbound.create(3, 1_000_000, materializer);
+        Outbound outbound = Outbound.create(3, 1_000_000, materializer, metrics);
         for (int i = 0; i < 3; i++) {
             assertEquals(Outbound.Offer.QUEUED, outbound.offer(OutboundFrame.of("f" + i)));
         }
@@ -35,7 +36,7 @@ class OutboundTest {
 
     @Test
     void overflowsOnBytesButAlwaysTakesAFrameIntoAnEmptyQueue() {
-        Outbound outbound = Outbound.create(100, 10, materializer);
+        Outbound outbound = Outbound.create(100, 10, materializer, metrics);
         assertEquals(Outbound.Offer.QUEUED, outbound.offer(OutboundFrame.of("a big snapshot over the bound")));
         assertEquals(Outbound.Offer.OVERFLOW, outbound.offer(OutboundFrame.of("x")));
         assertEquals(29, outbound.queuedBytes());
@@ -43,7 +44,7 @@ class OutboundTest {
 
     @Test
     void closingDiscardsWhatIsQueuedAndFailsTheStreamWithTheCode() throws Exception {
-        Outbound outbound = Outbound.create(10, 1000, materializer);
+        Outbound outbound = Outbound.create(10, 1000, materializer, metrics);
         outbound.offer(OutboundFrame.of("queued"));
         outbound.close(CloseCode.SLOW_CONSUMER, "slow");
         CompletableFuture<String> first = outbound.source().runWith(Sink.head(), materializer).toCompletableFuture();
@@ -57,12 +58,14 @@ class OutboundTest {
 
     @Test
     void bytesAreReleasedAsTheReaderTakesFrames() throws Exception {
-        Outbound outbound = Outbound.create(10, 1000, materializer);
+        Outbound outbound = Outbound.create(10, 1000, materializer, metrics);
         outbound.offer(OutboundFrame.of("abc"));
         outbound.offer(OutboundFrame.of("de"));
         outbound.complete();
         assertEquals(java.util.List.of("abc", "de"),
                 outbound.source().runWith(Sink.seq(), materializer).toCompletableFuture().get(5, TimeUnit.SECONDS));
         assertEquals(0, outbound.queuedBytes());
+        assertEquals(2, metrics.framesOut.count());
+        assertEquals(5, metrics.bytesOut.count());
     }
 }

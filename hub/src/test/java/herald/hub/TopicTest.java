@@ -31,12 +31,19 @@ class TopicTest {
         testKit.shutdownTestKit();
     }
 
-    private static ActorRef<Topic.Command> topic(int maxEntries, TestProbe<TopicRegistry.Command> registry) {
-        return testKit.spawn(Topic.create("t", maxEntries, codec, registry.getRef()), "topic-" + (++names));
+    private final HubMetrics metrics = HubMetrics.unregistered();
+
+    private ActorRef<Topic.Command> topic(int maxEntries, TestProbe<TopicRegistry.Command> registry) {
+        return testKit.spawn(Topic.create("t", maxEntries, codec, metrics, new TopicStats(), registry.getRef()),
+                "topic-" + (++names));
     }
 
     private static Topic.Publish publish(Op op, String key, String data, ActorRef<Topic.Published> replyTo) {
-        return new Topic.Publish(new Change("t", op, key, null, data), "r", replyTo);
+        return new Topic.Publish(new Change("t", op, key, null, data), "r", System.nanoTime(), replyTo);
+    }
+
+    private double gauge(String name) {
+        return metrics.registry().get(name).gauge().value();
     }
 
     @Test
@@ -58,6 +65,8 @@ class TopicTest {
         Topic.Changed toA = a.expectMessageClass(Topic.Changed.class);
         Topic.Changed toB = b.expectMessageClass(Topic.Changed.class);
         assertSame(toA.frame(), toB.frame(), "one encoded frame shared by every subscriber");
+        assertEquals(2, gauge("herald.subscriptions"));
+        assertEquals(1, metrics.publishLatency.count());
         assertEquals("{\"type\":\"event\",\"topic\":\"t\",\"seq\":1,\"op\":\"set\",\"key\":\"k\",\"data\":{\"v\":1}}",
                 toA.frame().text());
     }
@@ -96,8 +105,10 @@ class TopicTest {
         sub.expectMessageClass(Topic.Subscribed.class);
         registry.expectNoMessage(Duration.ofMillis(50));
 
+        assertEquals(1, gauge("herald.subscriptions"));
         sub.stop();
         TopicRegistry.Idle idle = registry.expectMessageClass(TopicRegistry.Idle.class);
+        assertEquals(0, gauge("herald.subscriptions"), "a dead subscriber is forgotten");
         assertEquals(topic, idle.ref());
         topic.tell(Topic.Stop.INSTANCE);
         registry.expectTerminated(topic);
@@ -127,7 +138,8 @@ class TopicTest {
     @Test
     void theRegistryRestartsAStoppedTopicWithANewEpochAndLosesNoMessage() {
         HeraldSettings.Topics settings = new HeraldSettings.Topics(10, List.of());
-        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, codec), "registry-" + (++names));
+        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, codec, metrics),
+                "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
         TestProbe<Topic.Notice> sub = testKit.createTestProbe();
 
@@ -144,5 +156,30 @@ class TopicTest {
             topics.tell("cycle", new Topic.Unsubscribe(sub.getRef()));
         }
         assertNotEquals(1, epochs, "idle topics were stopped and started again with new epochs");
+    }
+
+    @Test
+    void theRegistryListsRunningTopicsInPagesByName() throws Exception {
+        HeraldSettings.Topics settings = new HeraldSettings.Topics(10, List.of());
+        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, codec, metrics),
+                "registry-" + (++names));
+        Topics topics = new LocalTopics(registry, testKit.system().scheduler());
+        TestProbe<Topic.Published> acks = testKit.createTestProbe();
+        for (String name : new String[] {"c", "a", "e", "b", "d"}) {
+            topics.tell(name, new Topic.Publish(new Change(name, Op.SET, "k", null, "1"), null, System.nanoTime(),
+                    acks.getRef()));
+        }
+        acks.receiveSeveralMessages(5);
+        assertEquals(5, gauge("herald.topics.alive"));
+
+        Duration timeout = Duration.ofSeconds(3);
+        ApiBody.TopicList first = topics.list(null, 2, timeout).toCompletableFuture().get();
+        assertEquals(List.of("a", "b"), first.topics().stream().map(ApiBody.TopicList.TopicSummary::topic).toList());
+        assertEquals(new ApiBody.TopicList.TopicSummary("a", 1, 1, 0), first.topics().get(0));
+        ApiBody.TopicList second = topics.list(first.next(), 2, timeout).toCompletableFuture().get();
+        assertEquals(List.of("c", "d"), second.topics().stream().map(ApiBody.TopicList.TopicSummary::topic).toList());
+        ApiBody.TopicList last = topics.list(second.next(), 2, timeout).toCompletableFuture().get();
+        assertEquals(List.of("e"), last.topics().stream().map(ApiBody.TopicList.TopicSummary::topic).toList());
+        assertEquals(null, last.next());
     }
 }

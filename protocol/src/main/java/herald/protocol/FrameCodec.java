@@ -50,6 +50,20 @@ public final class FrameCodec {
         }
     }
 
+    /**
+     * The {@code type} of a frame this codec encoded, read from its start: {@link ServerFrame}'s type
+     * id is written as the first property, so no parsing is needed.
+     */
+    public static String typeOf(String encodedFrame) {
+        int start = TYPE_PREFIX.length();
+        if (!encodedFrame.startsWith(TYPE_PREFIX)) {
+            throw new IllegalArgumentException("not a frame encoded by FrameCodec: " + encodedFrame);
+        }
+        return encodedFrame.substring(start, encodedFrame.indexOf('"', start));
+    }
+
+    private static final String TYPE_PREFIX = "{\"type\":\"";
+
     /** The JSON body of an HTTP API answer. */
     public String encode(ApiBody body) {
         try {

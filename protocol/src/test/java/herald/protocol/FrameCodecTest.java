@@ -35,7 +35,17 @@ class FrameCodecTest {
     }
 
     @Test
+    void readsTheTypeOfAnEncodedFrameFromItsStart() {
+        assertEquals("snapshot", FrameCodec.typeOf(codec.encode(new ServerFrame.Snapshot(null, "t", "e", 0, List.of()))));
+        assertEquals("event", FrameCodec.typeOf(codec.encode(new ServerFrame.Event("t", 1, Op.CLEAR, null, null, null))));
+        assertEquals("error", FrameCodec.typeOf(codec.encode(new ServerFrame.Error(null, null, ErrorCode.INTERNAL, "m"))));
+    }
+
+    @Test
     void encodesApiBodies() {
+        assertEquals("{\"topics\":[{\"topic\":\"a\",\"seq\":3,\"entries\":2,\"subscribers\":1}],\"next\":\"a\"}",
+                codec.encode(new ApiBody.TopicList(List.of(new ApiBody.TopicList.TopicSummary("a", 3, 2, 1)), "a")));
+        assertEquals("{\"topics\":[]}", codec.encode(new ApiBody.TopicList(List.of(), null)));
         assertEquals("{\"code\":\"bad_request\",\"message\":\"m\"}", codec.encode(new ApiBody.Error(ErrorCode.BAD_REQUEST, "m")));
         assertEquals("{\"results\":[{\"topic\":\"t\",\"seq\":1}]}",
                 codec.encode(new ApiBody.PublishResults(List.of(new ApiBody.PublishResults.Result("t", 1)))));

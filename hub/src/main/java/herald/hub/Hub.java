@@ -1,0 +1,9 @@
+package herald.hub;
+
+import herald.config.HeraldSettings;
+import herald.protocol.FrameCodec;
+
+/** What every session shares: settings, the codec, the way to topics, the open connections and the meters. */
+public record Hub(HeraldSettings settings, FrameCodec codec, Topics topics, Connections connections,
+                  HubMetrics metrics) {
+}

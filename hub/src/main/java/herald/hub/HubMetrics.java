@@ -1,0 +1,134 @@
+package herald.hub;
+
+import herald.protocol.ErrorCode;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Herald's own meters, created once. Everything updated per frame or per delivery is a meter held
+ * in a field (a lock-free adder inside), so counting costs no lookup, no lock and no allocation.
+ * What is counted per connection or per close may look its meter up.
+ */
+public final class HubMetrics {
+    private final MeterRegistry registry;
+    private final AtomicInteger connectionsOpen = new AtomicInteger();
+    private final AtomicInteger topicsAlive = new AtomicInteger();
+    private final AtomicLong subscriptions = new AtomicLong();
+    private final Counter connectionsOpened;
+    private final Map<Integer, Counter> connectionsClosed = new ConcurrentHashMap<>();
+    private final Timer connectionDuration;
+    final Counter framesIn;
+    final Counter bytesIn;
+    final Counter framesOut;
+    final Counter bytesOut;
+    private final Counter publishesHttp;
+    final Counter publishesSocket;
+    final Timer publishLatency;
+    final Counter slowConsumerCloses;
+    private final Map<ErrorCode, Counter> rejected = new EnumMap<>(ErrorCode.class);
+    private final DistributionSummary outboundDepth;
+
+    public HubMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        Gauge.builder("herald.connections.open", connectionsOpen, AtomicInteger::get)
+                .description("WebSocket and SSE connections open now").register(registry);
+        Gauge.builder("herald.topics.alive", topicsAlive, AtomicInteger::get)
+                .description("Topic actors running (with entries or subscribers)").register(registry);
+        Gauge.builder("herald.subscriptions", subscriptions, AtomicLong::get)
+                .description("Subscriptions held by all topics").register(registry);
+        connectionsOpened = Counter.builder("herald.connections.opened")
+                .description("Connections accepted").register(registry);
+        connectionDuration = Timer.builder("herald.connection.duration")
+                .description("How long connections stayed open")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(10))
+                .maximumExpectedValue(Duration.ofDays(1)).register(registry);
+        framesIn = Counter.builder("herald.frames.in").description("Client messages received").register(registry);
+        bytesIn = Counter.builder("herald.frames.in.bytes").baseUnit("bytes").description("Client message bytes received")
+                .register(registry);
+        framesOut = Counter.builder("herald.frames.out").description("Frames handed to client sockets").register(registry);
+        bytesOut = Counter.builder("herald.frames.out.bytes").baseUnit("bytes").description("Frame bytes handed to client sockets")
+                .register(registry);
+        publishesHttp = publishes("http");
+        publishesSocket = publishes("socket");
+        publishLatency = Timer.builder("herald.publish.latency")
+                .description("From a change entering Herald to its frame being handed to every subscriber's session")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(10_000))
+                .maximumExpectedValue(Duration.ofSeconds(10)).register(registry);
+        slowConsumerCloses = Counter.builder("herald.slow.consumer.closes")
+                .description("Connections closed with 4008 because their outbound buffer overflowed").register(registry);
+        for (ErrorCode code : ErrorCode.values()) {
+            rejected.put(code, Counter.builder("herald.frames.rejected").tag("code", code.wireName())
+                    .description("Client frames answered with an error, by error code").register(registry));
+        }
+        outboundDepth = DistributionSummary.builder("herald.outbound.queue.depth").baseUnit("frames")
+                .description("Frames waiting in connections' outbound buffers, sampled per connection")
+                .publishPercentileHistogram().minimumExpectedValue(1.0).maximumExpectedValue(65536.0)
+                .register(registry);
+    }
+
+    /** Meters that count into nothing anyone reads, for actors tested on their own. */
+    public static HubMetrics unregistered() {
+        return new HubMetrics(new SimpleMeterRegistry());
+    }
+
+    private Counter publishes(String source) {
+        return Counter.builder("herald.publishes").tag("source", source)
+                .description("Changes published, by where they came from").register(registry);
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    void connectionOpened() {
+        connectionsOpened.increment();
+        connectionsOpen.incrementAndGet();
+    }
+
+    void connectionClosed(int code, long nanosOpen) {
+        connectionsOpen.decrementAndGet();
+        connectionDuration.record(nanosOpen, TimeUnit.NANOSECONDS);
+        connectionsClosed.computeIfAbsent(code, c -> Counter.builder("herald.connections.closed")
+                .tag("code", Integer.toString(c)).description("Connections closed, by close code")
+                .register(registry)).increment();
+    }
+
+    public void publishedOverHttp(int changes) {
+        publishesHttp.increment(changes);
+    }
+
+    void rejected(ErrorCode code) {
+        rejected.get(code).increment();
+    }
+
+    void topicStarted() {
+        topicsAlive.incrementAndGet();
+    }
+
+    void topicStopped() {
+        topicsAlive.decrementAndGet();
+    }
+
+    void subscribed() {
+        subscriptions.incrementAndGet();
+    }
+
+    void unsubscribed() {
+        subscriptions.decrementAndGet();
+    }
+
+    void sampleOutboundDepth(int frames) {
+        outboundDepth.record(frames);
+    }
+}
