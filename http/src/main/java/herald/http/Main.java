@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigFactory;
 import herald.config.HeraldConfig;
 import herald.config.SettingsException;
 import org.apache.pekko.actor.CoordinatedShutdown;
+import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
 
 /** Starts Herald with the configuration on the classpath, or the file named by -Dconfig.file. */
@@ -13,6 +14,8 @@ public final class Main {
     }
 
     public static void main(String[] args) throws Exception {
+        // Set logging up on this thread before Pekko's threads start logging at the same moment.
+        LoggerFactory.getILoggerFactory();
         // Exit through Pekko's coordinated shutdown, so that the process ends with status 0 once every
         // connection got its close, instead of the JVM's default 143 for SIGTERM.
         Config config = HeraldConfig.load(ConfigFactory.parseString("pekko.coordinated-shutdown.exit-jvm = on"));
