@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -131,6 +132,27 @@ class OperationsTest {
         assertEquals(4008, slow.awaitClose().code());
         Eventually.await("the 4008 close is counted", Duration.ofSeconds(5),
                 () -> metric("herald_connections_closed_total{code=\"4008\"}") == closed4008 + 1);
+    }
+
+    @Test
+    void theAuditTrailRecordsConnectionsAndHttpPublishes() throws Exception {
+        LoggingTestKit.info("published over http").withLoggerName("herald.audit").withMessageContains("changes [2]")
+                .expect(server.herald.system(), () -> {
+                    try {
+                        return server.post("/api/publish", "{\"changes\":[{\"topic\":\"audit:1\",\"op\":\"clear\"},"
+                                + "{\"topic\":\"audit:2\",\"op\":\"clear\"}]}");
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+        LoggingTestKit.info("accepted session").withLoggerName("herald.audit").withMessageContains("via [WebSocket]")
+                .expect(server.herald.system(), () -> {
+                    try (WsClient client = WsClient.connectWelcomed(server.ws())) {
+                        return client;
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
     }
 
     @Test

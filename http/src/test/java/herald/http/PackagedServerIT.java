@@ -97,6 +97,35 @@ class PackagedServerIT {
         assertFalse(log.contains("ERROR"), log);
     }
 
+    @Test
+    void jsonLogsAreOneObjectPerLineWithTheSessionId() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder builder = new ProcessBuilder(java, "-Dherald.server.port=0",
+                "-Dconfig.file=../config/application.conf", "-jar", "target/herald.jar").redirectErrorStream(true);
+        builder.environment().put("HERALD_LOG_FORMAT", "json");
+        Process process = builder.start();
+        StringBuilder output = new StringBuilder();
+        try {
+            int port = awaitListening(process, output);
+            try (WsClient client = WsClient.connectWelcomed(URI.create("ws://127.0.0.1:" + port + "/ws"))) {
+                client.send("{\"type\":\"ping\"}");
+                client.next();
+            }
+            Eventually.await("the close is logged", Duration.ofSeconds(5), () -> output(output).contains("Connection closed"));
+            process.toHandle().destroy();
+            assertTrue(process.waitFor(30, TimeUnit.SECONDS));
+        } finally {
+            process.destroyForcibly();
+        }
+        boolean sawSession = false;
+        for (String line : output(output).split("\n")) {
+            com.fasterxml.jackson.databind.JsonNode json = Json.parse(line);
+            assertTrue(json.has("@timestamp") && json.has("level") && json.has("message"), line);
+            sawSession |= json.path("message").asText().startsWith("Connection opened") && json.has("sessionId");
+        }
+        assertTrue(sawSession, "connection lines carry the session id as a field:\n" + output(output));
+    }
+
     private static HttpResponse<String> get(URI uri) throws Exception {
         return HTTP.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
                 HttpResponse.BodyHandlers.ofString());
