@@ -16,9 +16,37 @@ public record HeraldSettings(
         WebSocket websocket,
         Sse sse,
         Topics topics,
+        Auth auth,
+        List<ApiKey> apiKeys,
+        List<String> allowedOrigins,
         Limits limits,
+        RateLimit rateLimit,
+        Tls tls,
         Api api,
         Duration shutdownGrace) {
+
+    public enum AuthMode {
+        NONE,
+        JWT
+    }
+
+    /** Patterns are kept as text here; whoever checks permissions compiles them once. */
+    public record Auth(AuthMode mode, List<String> noneSubscribe, List<String> nonePublish, Jwt jwt) {
+    }
+
+    /** @param hs256Secret empty when HS256 is not accepted; {@code issuer} / {@code audience} empty when not checked */
+    public record Jwt(String hs256Secret, List<String> publicKeyFiles, String jwksFile, String issuer, String audience,
+                      Duration clockSkew, Duration authTimeout) {
+    }
+
+    public record ApiKey(String id, String sha256, List<String> publish) {
+    }
+
+    public record RateLimit(double framesPerSecond, int burst, int closeAfter) {
+    }
+
+    public record Tls(boolean enabled, String keystore, String keystorePassword) {
+    }
 
     public record Server(String host, int port) {
     }
@@ -53,7 +81,8 @@ public record HeraldSettings(
     public record Retention(TopicPattern pattern, int maxEntries) {
     }
 
-    public record Limits(int maxSubscriptionsPerConnection) {
+    public record Limits(int maxConnections, int maxConnectionsPerAddress, int maxConnectionsPerUser,
+                         int maxSubscriptionsPerConnection, int maxTopics) {
     }
 
     public record Api(int maxBody, Duration askTimeout) {
@@ -68,7 +97,17 @@ public record HeraldSettings(
                     webSocket(c),
                     new Sse(positive(c, "herald.sse.heartbeat"), positive(c, "herald.sse.retry")),
                     topics(c),
-                    new Limits(positiveInt(c, "herald.limits.max-subscriptions-per-connection")),
+                    auth(c),
+                    apiKeys(c),
+                    List.copyOf(c.getStringList("herald.allowed-origins")),
+                    new Limits(positiveInt(c, "herald.limits.max-connections"),
+                            positiveInt(c, "herald.limits.max-connections-per-address"),
+                            positiveInt(c, "herald.limits.max-connections-per-user"),
+                            positiveInt(c, "herald.limits.max-subscriptions-per-connection"),
+                            positiveInt(c, "herald.limits.max-topics")),
+                    new RateLimit(positiveDouble(c, "herald.rate-limit.frames-per-second"),
+                            positiveInt(c, "herald.rate-limit.burst"), positiveInt(c, "herald.rate-limit.close-after")),
+                    tls(c),
                     new Api(bytes(c, "herald.api.max-body"), positive(c, "herald.api.ask-timeout")),
                     positive(c, "herald.shutdown-grace"));
             settings.checkTogether(root);
@@ -93,6 +132,74 @@ public record HeraldSettings(
                 positive(c, "herald.websocket.idle-timeout"),
                 positive(c, "herald.websocket.close-grace"),
                 keepAlive);
+    }
+
+    private static Auth auth(Config c) {
+        String modeName = c.getString("herald.auth.mode");
+        AuthMode mode = switch (modeName) {
+            case "none" -> AuthMode.NONE;
+            case "jwt" -> AuthMode.JWT;
+            default -> throw new SettingsException("herald.auth.mode: expected \"none\" or \"jwt\", got \"" + modeName + "\"");
+        };
+        List<String> subscribe = patterns(c, "herald.auth.none.subscribe");
+        List<String> publish = patterns(c, "herald.auth.none.publish");
+        Jwt jwt = new Jwt(c.getString("herald.auth.jwt.hs256-secret"),
+                List.copyOf(c.getStringList("herald.auth.jwt.public-key-files")),
+                c.getString("herald.auth.jwt.jwks-file"),
+                c.getString("herald.auth.jwt.issuer"),
+                c.getString("herald.auth.jwt.audience"),
+                nonNegative(c, "herald.auth.jwt.clock-skew"),
+                positive(c, "herald.auth.jwt.auth-timeout"));
+        if (mode == AuthMode.JWT) {
+            if (jwt.hs256Secret().isEmpty() && jwt.publicKeyFiles().isEmpty() && jwt.jwksFile().isEmpty()) {
+                throw new SettingsException("herald.auth.mode is \"jwt\" but no key is configured: set"
+                        + " herald.auth.jwt.hs256-secret, public-key-files or jwks-file");
+            }
+            if (!jwt.hs256Secret().isEmpty() && jwt.hs256Secret().getBytes(java.nio.charset.StandardCharsets.UTF_8).length < 32) {
+                throw new SettingsException("herald.auth.jwt.hs256-secret: expected at least 32 bytes (HS256 needs a 256-bit key)");
+            }
+        }
+        return new Auth(mode, subscribe, publish, jwt);
+    }
+
+    private static List<String> patterns(Config c, String key) {
+        List<String> patterns = List.copyOf(c.getStringList(key));
+        for (String p : patterns) {
+            try {
+                TopicPattern.compile(p);
+            } catch (IllegalArgumentException e) {
+                throw new SettingsException(key + ": " + e.getMessage());
+            }
+        }
+        return patterns;
+    }
+
+    private static List<ApiKey> apiKeys(Config c) {
+        List<ApiKey> keys = new ArrayList<>();
+        List<? extends Config> entries = c.getConfigList("herald.api-keys");
+        for (int i = 0; i < entries.size(); i++) {
+            Config k = entries.get(i);
+            String key = "herald.api-keys[" + i + "]";
+            String sha256 = k.hasPath("sha256") ? k.getString("sha256").toLowerCase(java.util.Locale.ROOT) : "";
+            if (!sha256.matches("[0-9a-f]{64}")) {
+                throw new SettingsException(key + ".sha256: expected the 64 hex digits of the key's SHA-256");
+            }
+            if (!k.hasPath("id") || k.getString("id").isBlank()) {
+                throw new SettingsException(key + ".id: expected a name for the key (it is logged)");
+            }
+            List<String> publish = k.hasPath("publish") ? patterns(k, "publish") : List.of();
+            keys.add(new ApiKey(k.getString("id"), sha256, publish));
+        }
+        return List.copyOf(keys);
+    }
+
+    private static Tls tls(Config c) {
+        boolean enabled = c.getBoolean("herald.tls.enabled");
+        String keystore = c.getString("herald.tls.keystore");
+        if (enabled && !new java.io.File(keystore).isFile()) {
+            throw new SettingsException("herald.tls.keystore: expected a PKCS12 keystore file, got \"" + keystore + "\"");
+        }
+        return new Tls(enabled, keystore, c.getString("herald.tls.keystore-password"));
     }
 
     private static Topics topics(Config c) {
@@ -176,6 +283,27 @@ public record HeraldSettings(
             throw new SettingsException(key + ": expected a size from 1 byte to 2 GiB, got " + value);
         }
         return (int) value;
+    }
+
+    private static double positiveDouble(Config c, String key) {
+        double value;
+        try {
+            value = c.getDouble(key);
+        } catch (ConfigException.WrongType e) {
+            throw new SettingsException(key + ": expected a number, got " + c.getValue(key).render());
+        }
+        if (!(value > 0)) {
+            throw new SettingsException(key + ": expected a number above zero, got " + value);
+        }
+        return value;
+    }
+
+    private static Duration nonNegative(Config c, String key) {
+        Duration d = c.getDuration(key);
+        if (d.isNegative()) {
+            throw new SettingsException(key + ": expected a duration of zero or more, got " + d);
+        }
+        return d;
     }
 
     private static Duration positive(Config c, String key) {

@@ -3,6 +3,7 @@ package herald.http;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import herald.config.HeraldSettings;
+import herald.hub.Authenticator;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -11,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.HttpsConnectionContext;
 
 /** A running Herald: what {@link Main} starts, and what tests start on an ephemeral port. */
 public final class Herald implements AutoCloseable {
@@ -35,8 +37,11 @@ public final class Herald implements AutoCloseable {
         Config withPhase = ConfigFactory.parseString(
                 "pekko.coordinated-shutdown.phases.before-service-unbind.timeout = " + phaseMillis + "ms")
                 .withFallback(config);
+        Authenticator authenticator = Authenticator.create(settings.auth());
+        HttpsConnectionContext https = Tls.serverContext(settings.tls());
         CompletableFuture<InetSocketAddress> bound = new CompletableFuture<>();
-        ActorSystem<HttpServer.Command> system = ActorSystem.create(HttpServer.create(settings, bound), "herald", withPhase);
+        ActorSystem<HttpServer.Command> system = ActorSystem.create(
+                HttpServer.create(settings, authenticator, https, bound), "herald", withPhase);
         try {
             return new Herald(system, bound.get(BIND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
         } catch (ExecutionException | TimeoutException | InterruptedException e) {

@@ -1,18 +1,22 @@
 package herald.http;
 
 import herald.config.HeraldSettings;
+import herald.hub.Audit;
+import herald.hub.AuthenticationException;
+import herald.hub.Authenticator;
 import herald.hub.Connections;
 import herald.hub.Hub;
 import herald.hub.HubMetrics;
+import herald.hub.Principal;
 import herald.hub.Topic;
 import herald.hub.Topics;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import herald.protocol.ApiBody;
 import herald.protocol.Change;
 import herald.protocol.ErrorCode;
 import herald.protocol.FrameCodec;
 import herald.protocol.InvalidFrameException;
 import herald.protocol.TopicNames;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetAddress;
 import java.net.URLDecoder;
 import java.nio.ByteBuffer;
@@ -23,6 +27,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.AttributeKeys;
 import org.apache.pekko.http.javadsl.model.ContentType;
@@ -42,8 +47,9 @@ import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.util.ByteString;
 
 /**
- * Herald's HTTP surface: the WebSocket endpoint, the HTTP API, health and metrics. It speaks to the
- * hub only through {@link Topics} and never sees a topic's internals.
+ * Herald's HTTP surface: the WebSocket endpoint, the HTTP API, health and metrics. Every refusal
+ * at the door (origin, token, key, limits) is decided here and logged once to the audit trail. It
+ * speaks to the hub only through {@link Topics} and never sees a topic's internals.
  */
 public final class HeraldRoutes extends AllDirectives {
     /** Topics one listing page holds unless the caller asks for fewer. */
@@ -58,6 +64,8 @@ public final class HeraldRoutes extends AllDirectives {
     private final Connections connections;
     private final FrameCodec codec;
     private final HubMetrics metrics;
+    private final Authenticator authenticator;
+    private final ApiKeys apiKeys;
     private final PrometheusMeterRegistry prometheus;
     private final Readiness readiness;
     private final Materializer materializer;
@@ -70,6 +78,8 @@ public final class HeraldRoutes extends AllDirectives {
         this.connections = hub.connections();
         this.codec = hub.codec();
         this.metrics = hub.metrics();
+        this.authenticator = hub.authenticator();
+        this.apiKeys = new ApiKeys(settings.apiKeys());
         this.prometheus = prometheus;
         this.readiness = readiness;
         this.materializer = Materializer.matFromSystem(system);
@@ -82,11 +92,12 @@ public final class HeraldRoutes extends AllDirectives {
                 extractRequest(request -> request.getUri().path().equals(settings.websocket().path())
                         ? webSocket(request) : reject()),
                 pathPrefix("api", () -> concat(
-                        path("publish", () -> post(() -> extractRequest(this::publish))),
                         path("sse", () -> get(() -> extractRequest(this::sse))),
-                        path("topics", () -> get(() -> parameterOptional("after", after ->
-                                parameterOptional("limit", limit -> listTopics(after.orElse(null), limit.orElse(null)))))),
-                        pathPrefix("topics", () -> path(PathMatchers.remaining(), name -> get(() -> topicState(name)))))),
+                        extractRequest(request -> withApiKey(request, key -> concat(
+                                path("publish", () -> post(() -> publish(request, key))),
+                                path("topics", () -> get(() -> parameterOptional("after", after ->
+                                        parameterOptional("limit", limit -> listTopics(after.orElse(null), limit.orElse(null)))))),
+                                pathPrefix("topics", () -> path(PathMatchers.remaining(), name -> get(() -> topicState(name))))))))),
                 path(PathMatchers.segment("health").slash("live"), () -> get(() ->
                         complete(json(StatusCodes.OK, new ApiBody.Health("live"))))),
                 path(PathMatchers.segment("health").slash("ready"), () -> get(() -> readiness.isReady()
@@ -102,22 +113,11 @@ public final class HeraldRoutes extends AllDirectives {
             return complete(error(StatusCodes.BAD_REQUEST, ErrorCode.BAD_REQUEST,
                     "this is Herald's WebSocket endpoint; connect with a WebSocket client"));
         }
-        if (connections.draining()) {
-            return refuseWhileDraining(request);
-        }
-        return complete(webSocket.accept(upgrade, null, remoteAddress(request)));
+        return admit(request, false, principal -> webSocket.accept(upgrade, principal, remoteAddress(request)));
     }
 
-    private Route refuseWhileDraining(HttpRequest request) {
-        Audit.refused(remoteAddress(request), request.getUri().path(), 503, "shutting down");
-        return complete(error(StatusCodes.SERVICE_UNAVAILABLE, ErrorCode.INTERNAL, "the server is shutting down"));
-    }
-
-    /** GET /api/sse?topics=a,b */
+    /** GET /api/sse?topics=a,b: needs a valid token up front, since SSE cannot send an auth frame. */
     private Route sse(HttpRequest request) {
-        if (connections.draining()) {
-            return refuseWhileDraining(request);
-        }
         String names = request.getUri().query().get("topics").orElse("");
         List<String> wanted = names.isEmpty() ? List.of() : List.of(names.split(",", -1));
         if (wanted.isEmpty()) {
@@ -128,7 +128,78 @@ public final class HeraldRoutes extends AllDirectives {
             return complete(error(StatusCodes.BAD_REQUEST, ErrorCode.TOO_MANY_TOPICS,
                     "at most " + FrameCodec.MAX_TOPICS_PER_REQUEST + " topics per stream, got " + wanted.size()));
         }
-        return complete(sse.stream(wanted, null, remoteAddress(request)));
+        return admit(request, true, principal -> sse.stream(wanted, principal, remoteAddress(request)));
+    }
+
+    /**
+     * The door for WebSockets and SSE streams, in order: shutting down (503), origin not allowed
+     * (403), bad token (401), no token where one is required (401 for SSE; a WebSocket may still send
+     * an auth frame), too many connections (503 / 429). The connection then gets its principal.
+     */
+    private Route admit(HttpRequest request, boolean tokenRequired, Function<Principal, HttpResponse> accept) {
+        String remote = remoteAddress(request);
+        if (connections.draining()) {
+            return refuse(request, StatusCodes.SERVICE_UNAVAILABLE, ErrorCode.INTERNAL, "the server is shutting down");
+        }
+        String origin = request.getHeader("Origin").map(h -> h.value()).orElse(null);
+        if (origin != null && !settings.allowedOrigins().isEmpty() && !settings.allowedOrigins().contains(origin)) {
+            return refuse(request, StatusCodes.FORBIDDEN, ErrorCode.FORBIDDEN, "origin " + origin + " is not allowed");
+        }
+        Principal principal = authenticator.anonymous();
+        if (authenticator.required()) {
+            String token = token(request);
+            if (token == null && tokenRequired) {
+                return refuse(request, StatusCodes.UNAUTHORIZED, ErrorCode.AUTH_FAILED,
+                        "a token is required (Authorization: Bearer, or the token query parameter)");
+            }
+            try {
+                principal = token == null ? null : authenticator.verify(token);
+            } catch (AuthenticationException e) {
+                return refuse(request, StatusCodes.UNAUTHORIZED, ErrorCode.AUTH_FAILED, e.getMessage());
+            }
+        }
+        Connections.Refusal refusal = connections.reserve(remote, principal == null ? null : principal.user());
+        if (refusal != null) {
+            return refuse(request, StatusCodes.get(refusal.status()),
+                    refusal.status() == 429 ? ErrorCode.RATE_LIMITED : ErrorCode.INTERNAL, refusal.reason());
+        }
+        return complete(accept.apply(principal));
+    }
+
+    /** The bearer token of the Authorization header, else the token query parameter, else null. */
+    private static String token(HttpRequest request) {
+        String header = request.getHeader("Authorization").map(h -> h.value()).orElse("");
+        if (header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return header.substring(7).trim();
+        }
+        return request.getUri().query().get("token").orElse(null);
+    }
+
+    private Route refuse(HttpRequest request, StatusCode status, ErrorCode code, String reason) {
+        Audit.refused(remoteAddress(request), request.getUri().path(), status.intValue(), reason);
+        return complete(error(status, code, reason));
+    }
+
+    /** /api/** needs a configured key when authentication is on; in mode none the key is null. */
+    private Route withApiKey(HttpRequest request, Function<ApiKeys.Key, Route> inner) {
+        if (!authenticator.required()) {
+            return inner.apply(null);
+        }
+        String presented = request.getHeader("Authorization").map(h -> h.value()).orElse("");
+        ApiKeys.Key key = presented.regionMatches(true, 0, "Bearer ", 0, 7) ? apiKeys.find(presented.substring(7).trim()) : null;
+        if (key == null) {
+            return refuse(request, StatusCodes.UNAUTHORIZED, ErrorCode.AUTH_FAILED,
+                    "the HTTP API needs Authorization: Bearer with a configured API key");
+        }
+        return inner.apply(key);
+    }
+
+    private static String remoteAddress(HttpRequest request) {
+        RemoteAddress remote = request.getAttribute(AttributeKeys.remoteAddress).orElse(null);
+        if (remote == null) {
+            return "unknown";
+        }
+        return remote.getAddress().map(InetAddress::getHostAddress).orElse("unknown");
     }
 
     /** GET /api/topics?after=NAME&limit=N: one page of the running topics in name order. */
@@ -148,17 +219,9 @@ public final class HeraldRoutes extends AllDirectives {
                 .exceptionally(this::failure));
     }
 
-    private static String remoteAddress(HttpRequest request) {
-        RemoteAddress remote = request.getAttribute(AttributeKeys.remoteAddress).orElse(null);
-        if (remote == null) {
-            return "unknown";
-        }
-        String host = remote.getAddress().map(InetAddress::getHostAddress).orElse("unknown");
-        return remote.getPort() > 0 ? host + ":" + remote.getPort() : host;
-    }
-
-    /** POST /api/publish: the whole batch is validated before any change is applied. */
-    private Route publish(HttpRequest request) {
+    /** POST /api/publish: the whole batch is validated (and its permissions checked) before any change is applied. */
+    private Route publish(HttpRequest request, ApiKeys.Key key) {
+        String remote = remoteAddress(request);
         CompletionStage<HttpResponse> response = request.entity()
                 .withSizeLimit(settings.api().maxBody())
                 .toStrict(settings.api().askTimeout().toMillis(), materializer)
@@ -166,20 +229,32 @@ public final class HeraldRoutes extends AllDirectives {
                     List<Change> changes;
                     try {
                         changes = codec.decodeChanges(utf8(entity.getData()));
-                        metrics.publishedOverHttp(changes.size());
-                        Audit.published(remoteAddress(request), changes.size(), changes.get(0).topic());
                     } catch (CharacterCodingException e) {
-                        return CompletableFuture.completedFuture(
-                                error(StatusCodes.BAD_REQUEST, ErrorCode.BAD_REQUEST, "the body is not valid UTF-8"));
+                        return done(error(StatusCodes.BAD_REQUEST, ErrorCode.BAD_REQUEST, "the body is not valid UTF-8"));
                     } catch (InvalidFrameException e) {
                         StatusCode status = e.code() == ErrorCode.PAYLOAD_TOO_LARGE
                                 ? StatusCodes.PAYLOAD_TOO_LARGE : StatusCodes.BAD_REQUEST;
-                        return CompletableFuture.completedFuture(error(status, e.code(), e.getMessage()));
+                        return done(error(status, e.code(), e.getMessage()));
                     }
+                    if (key != null) {
+                        for (Change change : changes) {
+                            if (!key.permissions().canPublish(change.topic())) {
+                                Audit.refused(remote, "/api/publish", 403, "key " + key.id() + " may not publish to " + change.topic());
+                                return done(error(StatusCodes.FORBIDDEN, ErrorCode.FORBIDDEN,
+                                        "this key may not publish to " + change.topic() + "; nothing was applied"));
+                            }
+                        }
+                    }
+                    metrics.publishedOverHttp(changes.size());
+                    Audit.published(remote, key == null ? null : key.id(), changes.size(), changes.get(0).topic());
                     return apply(changes);
                 })
                 .exceptionally(this::failure);
         return completeWithFuture(response);
+    }
+
+    private static CompletionStage<HttpResponse> done(HttpResponse response) {
+        return CompletableFuture.completedFuture(response);
     }
 
     /**
@@ -188,16 +263,20 @@ public final class HeraldRoutes extends AllDirectives {
      */
     private CompletionStage<HttpResponse> apply(List<Change> changes) {
         long received = System.nanoTime();
-        List<CompletableFuture<Topic.Published>> pending = new ArrayList<>(changes.size());
+        List<CompletableFuture<Topic.PublishOutcome>> pending = new ArrayList<>(changes.size());
         for (Change change : changes) {
-            pending.add(topics.<Topic.Published>ask(change.topic(),
+            pending.add(topics.<Topic.PublishOutcome>ask(change.topic(),
                     replyTo -> new Topic.Publish(change, null, received, replyTo), settings.api().askTimeout())
                     .toCompletableFuture());
         }
         return CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).thenApply(done -> {
             List<ApiBody.PublishResults.Result> results = new ArrayList<>(pending.size());
-            for (CompletableFuture<Topic.Published> published : pending) {
-                Topic.Published p = published.join();
+            for (CompletableFuture<Topic.PublishOutcome> outcome : pending) {
+                if (outcome.join() instanceof Topic.Refused refused) {
+                    return error(StatusCodes.SERVICE_UNAVAILABLE, refused.code(), refused.message() + " ("
+                            + results.size() + " changes before it were applied)");
+                }
+                Topic.Published p = (Topic.Published) outcome.join();
                 results.add(new ApiBody.PublishResults.Result(p.topic(), p.seq()));
             }
             return json(StatusCodes.OK, new ApiBody.PublishResults(results));

@@ -1,6 +1,7 @@
 package herald.http;
 
 import herald.config.HeraldSettings;
+import herald.hub.Authenticator;
 import herald.hub.Connections;
 import herald.hub.Hub;
 import herald.hub.HubMetrics;
@@ -31,6 +32,8 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.HttpsConnectionContext;
+import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.slf4j.Logger;
 
@@ -57,26 +60,35 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
     /** Outbound buffer depths are sampled this often rather than counted per frame. */
     private static final Duration SAMPLE_EVERY = Duration.ofSeconds(5);
 
-    public static Behavior<Command> create(HeraldSettings settings, CompletableFuture<InetSocketAddress> bound) {
+    /**
+     * @param authenticator built before the actor system, so that an unreadable key fails start-up at once
+     * @param https         the TLS context, or null for plain HTTP
+     */
+    public static Behavior<Command> create(HeraldSettings settings, Authenticator authenticator,
+                                           HttpsConnectionContext https, CompletableFuture<InetSocketAddress> bound) {
         return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
             timers.startTimerWithFixedDelay(SampleOutbound.INSTANCE, SAMPLE_EVERY);
-            return new HttpServer(context, settings, bound);
+            return new HttpServer(context, settings, authenticator, https, bound);
         }));
     }
 
     private final HeraldSettings settings;
     private final CompletableFuture<InetSocketAddress> bound;
-    private final Connections connections = new Connections();
-    private final Readiness readiness = new Readiness(connections);
+    private final HttpsConnectionContext https;
+    private final Connections connections;
+    private final Readiness readiness;
     private final PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
     private final HubMetrics metrics = new HubMetrics(prometheus);
 
-    private HttpServer(ActorContext<Command> context, HeraldSettings settings,
-                       CompletableFuture<InetSocketAddress> bound) {
+    private HttpServer(ActorContext<Command> context, HeraldSettings settings, Authenticator authenticator,
+                       HttpsConnectionContext https, CompletableFuture<InetSocketAddress> bound) {
         super(context);
         this.settings = settings;
         this.bound = bound;
+        this.https = https;
+        this.connections = new Connections(settings.limits());
+        this.readiness = new Readiness(connections);
         new JvmMemoryMetrics().bindTo(prometheus);
         gcMetrics.bindTo(prometheus);
         new JvmThreadMetrics().bindTo(prometheus);
@@ -86,13 +98,13 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
         new FileDescriptorMetrics().bindTo(prometheus);
 
         FrameCodec codec = new FrameCodec();
-        ActorRef<TopicRegistry.Command> registry =
-                context.spawn(TopicRegistry.create(settings.topics(), codec, metrics), "topics");
-        Hub hub = new Hub(settings, codec, new LocalTopics(registry, context.getSystem().scheduler()), connections, metrics);
+        ActorRef<TopicRegistry.Command> registry = context.spawn(
+                TopicRegistry.create(settings.topics(), settings.limits().maxTopics(), codec, metrics), "topics");
+        Hub hub = new Hub(settings, codec, new LocalTopics(registry, context.getSystem().scheduler()), connections,
+                metrics, authenticator);
         HeraldRoutes routes = new HeraldRoutes(hub, prometheus, readiness, context.getSystem());
-        context.pipeToSelf(
-                Http.get(context.getSystem()).newServerAt(settings.server().host(), settings.server().port())
-                        .bind(routes.routes()),
+        ServerBuilder server = Http.get(context.getSystem()).newServerAt(settings.server().host(), settings.server().port());
+        context.pipeToSelf((https == null ? server : server.enableHttps(https)).bind(routes.routes()),
                 (binding, error) -> error == null ? new Bound(binding) : new BindFailed(error));
     }
 
@@ -115,8 +127,9 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
     private Behavior<Command> onBound(Bound b) {
         InetSocketAddress address = b.binding().localAddress();
         String host = address.getAddress().getHostAddress();
-        getContext().getLog().info("Herald listening on http://{}:{} (WebSocket ws://{}:{}{})",
-                host, address.getPort(), host, address.getPort(), settings.websocket().path());
+        boolean tls = https != null;
+        getContext().getLog().info("Herald listening on {}://{}:{} (WebSocket {}://{}:{}{})", tls ? "https" : "http",
+                host, address.getPort(), tls ? "wss" : "ws", host, address.getPort(), settings.websocket().path());
         registerShutdown(b.binding());
         readiness.bound();
         bound.complete(address);

@@ -3,6 +3,7 @@ package herald.http;
 import herald.config.HeraldSettings;
 import herald.hub.Hub;
 import herald.hub.Outbound;
+import herald.hub.Principal;
 import herald.hub.Session;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -23,10 +24,11 @@ final class Sessions {
      * actor behind. Sessions are spawned synchronously as system actors because the stream needs the
      * reference at once.
      */
-    static Started start(Session.Identity identity, Hub hub, ActorSystem<?> system, Materializer materializer) {
+    static Started start(Session.Identity identity, Principal principal, Hub hub, ActorSystem<?> system,
+                         Materializer materializer) {
         HeraldSettings.WebSocket ws = hub.settings().websocket();
         Outbound outbound = Outbound.create(ws.outboundFrames(), ws.outboundBytes(), materializer, hub.metrics());
-        ActorRef<Session.Command> session = system.systemActorOf(Session.create(identity, hub, outbound),
+        ActorRef<Session.Command> session = system.systemActorOf(Session.create(identity, principal, hub, outbound),
                 "session-" + identity.sessionId(), Props.empty());
         return new Started(session, outbound);
     }

@@ -1,7 +1,9 @@
 package herald.http;
 
+import herald.hub.Audit;
 import herald.hub.CloseConnection;
 import herald.hub.Hub;
+import herald.hub.Principal;
 import herald.hub.Session;
 import herald.protocol.CloseCode;
 import herald.protocol.FrameCodec;
@@ -33,11 +35,11 @@ final class SseEndpoint {
         this.system = system;
     }
 
-    HttpResponse stream(List<String> topics, String user, String remoteAddress) {
-        Session.Identity identity = new Session.Identity(Sessions.newId(), user, remoteAddress, Session.Transport.SSE);
-        Audit.accepted(identity.sessionId(), user, remoteAddress, "SSE");
+    HttpResponse stream(List<String> topics, Principal principal, String remoteAddress) {
+        Session.Identity identity = new Session.Identity(Sessions.newId(), remoteAddress, Session.Transport.SSE);
+        Audit.accepted(identity.sessionId(), principal.user(), remoteAddress, "SSE");
         Source<ByteString, NotUsed> body = Source.<ByteString, NotUsed>fromMaterializer((materializer, attributes) -> {
-            Sessions.Started started = Sessions.start(identity, hub, system, materializer);
+            Sessions.Started started = Sessions.start(identity, principal, hub, system, materializer);
             started.session().tell(new Session.StartSubscriptions(topics));
             AtomicReference<CloseConnection> closedBy = new AtomicReference<>();
             return Source.single(ByteString.fromString("retry: " + hub.settings().sse().retry().toMillis() + "\n\n"))

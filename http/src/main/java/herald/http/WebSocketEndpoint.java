@@ -1,6 +1,8 @@
 package herald.http;
 
+import herald.hub.Audit;
 import herald.hub.Hub;
+import herald.hub.Principal;
 import herald.hub.Session;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -37,20 +39,21 @@ final class WebSocketEndpoint {
         this.log = Logging.getLogger(system.classicSystem(), "herald.http.WebSocketFrames");
     }
 
-    HttpResponse accept(WebSocketUpgrade upgrade, String user, String remoteAddress) {
-        Session.Identity identity = new Session.Identity(Sessions.newId(), user, remoteAddress, Session.Transport.WEBSOCKET);
-        Audit.accepted(identity.sessionId(), user, remoteAddress, "WebSocket");
+    /** @param principal null when the client authenticates later with an auth frame */
+    HttpResponse accept(WebSocketUpgrade upgrade, Principal principal, String remoteAddress) {
+        Session.Identity identity = new Session.Identity(Sessions.newId(), remoteAddress, Session.Transport.WEBSOCKET);
+        Audit.accepted(identity.sessionId(), principal == null ? null : principal.user(), remoteAddress, "WebSocket");
         CompletableFuture<ActorRef<Session.Command>> session = new CompletableFuture<>();
-        return WebSocketFrames.handle(upgrade, connection(identity, session), pekkoSettings,
+        return WebSocketFrames.handle(upgrade, connection(identity, principal, session), pekkoSettings,
                 hub.settings().websocket(), log,
                 ended -> session.thenAccept(ref ->
                         ref.tell(new Session.ConnectionEnded(ended.code(), ended.reason(), ended.byClient()))));
     }
 
-    private Flow<Message, Message, NotUsed> connection(Session.Identity identity,
+    private Flow<Message, Message, NotUsed> connection(Session.Identity identity, Principal principal,
                                                         CompletableFuture<ActorRef<Session.Command>> started) {
         return Flow.<Message, Message, NotUsed>fromMaterializer((materializer, attributes) -> {
-            Sessions.Started connection = Sessions.start(identity, hub, system, materializer);
+            Sessions.Started connection = Sessions.start(identity, principal, hub, system, materializer);
             started.complete(connection.session());
             return Flow.fromSinkAndSource(inbound(connection.session(), materializer),
                     connection.outbound().source().map(WebSocketEndpoint::message));

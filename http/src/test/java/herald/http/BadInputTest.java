@@ -28,6 +28,7 @@ class BadInputTest {
         server = TestServer.start("""
                 herald.websocket.max-frame = 1 KiB
                 herald.api.max-body = 4 KiB
+                herald.rate-limit.burst = 10000
                 """);
     }
 

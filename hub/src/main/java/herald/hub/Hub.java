@@ -3,7 +3,10 @@ package herald.hub;
 import herald.config.HeraldSettings;
 import herald.protocol.FrameCodec;
 
-/** What every session shares: settings, the codec, the way to topics, the open connections and the meters. */
+/**
+ * What every session shares: settings, the codec, the way to topics, the open connections, the
+ * meters and the authenticator.
+ */
 public record Hub(HeraldSettings settings, FrameCodec codec, Topics topics, Connections connections,
-                  HubMetrics metrics) {
+                  HubMetrics metrics, Authenticator authenticator) {
 }

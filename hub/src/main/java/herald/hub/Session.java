@@ -35,7 +35,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 public final class Session extends AbstractBehavior<Session.Command> {
 
     public sealed interface Command permits Inbound, InboundStarted, InboundEnded, ConnectionEnded,
-            Close, StartSubscriptions, Topic.Notice, SubscribeTimedOut, TopicTerminated {
+            Close, StartSubscriptions, Topic.Notice, SubscribeTimedOut, TopicTerminated, AuthTimedOut, TokenExpired {
     }
 
     /** The inbound stream's acknowledgement: the session is ready for the next message. */
@@ -74,23 +74,35 @@ public final class Session extends AbstractBehavior<Session.Command> {
     private record TopicTerminated(String topic, ActorRef<Topic.Command> ref) implements Command {
     }
 
+    private enum AuthTimedOut implements Command {
+        INSTANCE
+    }
+
+    private enum TokenExpired implements Command {
+        INSTANCE
+    }
+
     /** How the client is connected: a WebSocket speaks both ways; SSE only receives. */
     public enum Transport {
         WEBSOCKET,
         SSE
     }
 
-    /** Who is connected, how and from where: fixed for the connection's life, logged with every lifecycle line. */
-    public record Identity(String sessionId, String user, String remoteAddress, Transport transport) {
+    /** Which connection, how and from where: fixed for the connection's life, logged with every lifecycle line. */
+    public record Identity(String sessionId, String remoteAddress, Transport transport) {
     }
 
     /** Bad frames logged per connection before the rest are only counted, so a flood cannot flood the log. */
     private static final int LOGGED_REJECTIONS = 5;
 
-    public static Behavior<Command> create(Identity identity, Hub hub, Outbound outbound) {
+    /**
+     * @param principal who the client is when that was settled at the upgrade (a valid token, or
+     *                  authentication off); null when the client must still send an {@code auth} frame
+     */
+    public static Behavior<Command> create(Identity identity, Principal principal, Hub hub, Outbound outbound) {
         return Behaviors.withMdc(Command.class, Map.of("sessionId", identity.sessionId()),
                 Behaviors.setup(context -> Behaviors.withTimers(timers ->
-                        new Session(context, timers, identity, hub, outbound))));
+                        new Session(context, timers, identity, principal, hub, outbound))));
     }
 
     private final TimerScheduler<Command> timers;
@@ -101,7 +113,11 @@ public final class Session extends AbstractBehavior<Session.Command> {
     private final Outbound outbound;
     private final Connections connections;
     private final HubMetrics metrics;
+    private final Authenticator authenticator;
+    private final RateLimiter rateLimiter;
     private final ActorRef<Topic.Notice> self;
+    /** Null until the client has authenticated. */
+    private Principal principal;
     private final long openedAt = System.nanoTime();
     private final Map<String, ActorRef<Topic.Command>> subscriptions = new HashMap<>();
     /** Topics whose actor died under a subscription, waiting for their unasked fresh snapshot. */
@@ -116,9 +132,12 @@ public final class Session extends AbstractBehavior<Session.Command> {
     private boolean closing;
     private long rejectedFrames;
 
-    private Session(ActorContext<Command> context, TimerScheduler<Command> timers, Identity identity, Hub hub,
-                    Outbound outbound) {
+    private Session(ActorContext<Command> context, TimerScheduler<Command> timers, Identity identity,
+                    Principal principal, Hub hub, Outbound outbound) {
         super(context);
+        this.principal = principal;
+        this.authenticator = hub.authenticator();
+        this.rateLimiter = new RateLimiter(hub.settings().rateLimit(), System.nanoTime());
         this.timers = timers;
         this.identity = identity;
         this.settings = hub.settings();
@@ -128,13 +147,33 @@ public final class Session extends AbstractBehavior<Session.Command> {
         this.metrics = hub.metrics();
         this.outbound = outbound;
         this.self = context.getSelf().narrow();
-        connections.add(identity.sessionId(), context.getSelf(), outbound);
+        connections.add(identity.sessionId(), context.getSelf(), outbound, identity.remoteAddress(), user());
         metrics.connectionOpened();
         context.getLog().info("Connection opened: session [{}] user [{}] remote [{}] via [{}]",
-                identity.sessionId(), identity.user(), identity.remoteAddress(), identity.transport());
+                identity.sessionId(), user(), identity.remoteAddress(), identity.transport());
+        if (principal != null) {
+            welcome();
+        } else {
+            timers.startSingleTimer(AuthTimedOut.INSTANCE, settings.auth().jwt().authTimeout());
+        }
+    }
+
+    private String user() {
+        return principal == null ? null : principal.user();
+    }
+
+    private void welcome() {
         if (identity.transport() == Transport.WEBSOCKET) {
-            send(new ServerFrame.Welcome(identity.sessionId(), identity.user(),
-                    settings.websocket().heartbeat().toMillis(), 1));
+            send(new ServerFrame.Welcome(identity.sessionId(), user(), settings.websocket().heartbeat().toMillis(), 1));
+        }
+        expireAtTokenExpiry();
+    }
+
+    /** A timer, not a check on the next frame: a silent client is closed at the moment its token expires. */
+    private void expireAtTokenExpiry() {
+        if (principal.expiresAt() > 0) {
+            long millis = Math.max(0, principal.expiresAt() - System.currentTimeMillis());
+            timers.startSingleTimer(TokenExpired.INSTANCE, Duration.ofMillis(millis));
         }
     }
 
@@ -146,6 +185,9 @@ public final class Session extends AbstractBehavior<Session.Command> {
                 .onMessage(Topic.Subscribed.class, this::onSubscribed)
                 .onMessage(Topic.Changed.class, this::onChanged)
                 .onMessage(Topic.Published.class, this::onPublished)
+                .onMessage(Topic.Refused.class, this::onRefused)
+                .onMessageEquals(AuthTimedOut.INSTANCE, () -> deny(CloseCode.UNAUTHENTICATED, "not authenticated in time"))
+                .onMessageEquals(TokenExpired.INSTANCE, () -> deny(CloseCode.TOKEN_EXPIRED, "token expired"))
                 .onMessageEquals(SubscribeTimedOut.INSTANCE, this::onSubscribeTimedOut)
                 .onMessage(TopicTerminated.class, this::onTopicTerminated)
                 .onMessageEquals(InboundEnded.INSTANCE, this::onInboundEnded)
@@ -183,11 +225,25 @@ public final class Session extends AbstractBehavior<Session.Command> {
         }
         metrics.framesIn.increment();
         metrics.bytesIn.increment(FrameCodec.utf8Length(inbound.text()));
+        long now = System.nanoTime();
+        if (!rateLimiter.tryAcquire(now)) {
+            rateLimited(inbound.text(), now);
+            return ack(inbound.ack());
+        }
         ClientFrame frame;
         try {
             frame = codec.decode(inbound.text());
         } catch (InvalidFrameException e) {
             reject(e);
+            return ack(inbound.ack());
+        }
+        if (principal == null) {
+            if (frame instanceof ClientFrame.Auth auth) {
+                authenticate(auth);
+            } else {
+                reject(new InvalidFrameException(ErrorCode.UNAUTHENTICATED, frame.id(), null,
+                        "send an auth frame with a token first"));
+            }
             return ack(inbound.ack());
         }
         if (frame instanceof ClientFrame.Subscribe subscribe) {
@@ -197,30 +253,132 @@ public final class Session extends AbstractBehavior<Session.Command> {
             subscribeNext();
             return this;
         } else if (frame instanceof ClientFrame.Publish publish) {
-            metrics.publishesSocket.increment();
-            topics.tell(publish.change().topic(),
-                    new Topic.Publish(publish.change(), publish.id(), System.nanoTime(), self.narrow()));
+            String topic = publish.change().topic();
+            if (!principal.permissions().canPublish(topic)) {
+                forbidden(publish.id(), topic, "publishing to this topic is not allowed");
+            } else {
+                metrics.publishesSocket.increment();
+                topics.tell(topic, new Topic.Publish(publish.change(), publish.id(), now, self.narrow()));
+            }
         } else if (frame instanceof ClientFrame.Unsubscribe unsubscribe) {
             unsubscribe(unsubscribe);
         } else if (frame instanceof ClientFrame.Ping ping) {
             send(new ServerFrame.Pong(ping.id(), System.currentTimeMillis()));
         } else if (frame instanceof ClientFrame.Auth auth) {
-            reject(new InvalidFrameException(ErrorCode.BAD_REQUEST, auth.id(), null,
-                    "authentication is off on this server; no auth frame is needed"));
+            if (authenticator.required()) {
+                refresh(auth);
+            } else {
+                reject(new InvalidFrameException(ErrorCode.BAD_REQUEST, auth.id(), null,
+                        "authentication is off on this server; no auth frame is needed"));
+            }
         }
         return ack(inbound.ack());
     }
 
-    private void unsubscribe(ClientFrame.Unsubscribe unsubscribe) {
-        for (String topic : unsubscribe.topics()) {
-            ActorRef<Topic.Command> ref = subscriptions.remove(topic);
-            if (ref != null) {
-                getContext().unwatch(ref);
-                ref.tell(new Topic.Unsubscribe(self));
-            }
-            resubscribing.remove(topic);
+    /** Answers a frame over the rate limit without processing it (its id is read for the reply). */
+    private void rateLimited(String text, long now) {
+        String id;
+        try {
+            id = codec.decode(text).id();
+        } catch (InvalidFrameException e) {
+            id = e.id();
         }
+        reject(new InvalidFrameException(ErrorCode.RATE_LIMITED, id, null,
+                "over " + settings.rateLimit().framesPerSecond() + " frames per second; this frame was not processed"));
+        if (rateLimiter.refusedTooOften(now)) {
+            deny(CloseCode.RATE_LIMITED, "rate limit exceeded persistently");
+        }
+    }
+
+    /** The first auth frame of a connection that opened without a token. */
+    private void authenticate(ClientFrame.Auth auth) {
+        Principal verified;
+        try {
+            verified = authenticator.verify(auth.token());
+        } catch (AuthenticationException e) {
+            authFailed(auth.id(), e.getMessage());
+            return;
+        }
+        if (!connections.authenticated(identity.sessionId(), verified.user())) {
+            authFailed(auth.id(), "too many connections for this user (" + settings.limits().maxConnectionsPerUser() + ")");
+            return;
+        }
+        principal = verified;
+        timers.cancel(AuthTimedOut.INSTANCE);
+        getContext().getLog().info("Authenticated: session [{}] user [{}] remote [{}]",
+                identity.sessionId(), user(), identity.remoteAddress());
+        welcome();
+    }
+
+    /**
+     * A new token on an authenticated connection: same user, new expiry and permissions, applied at
+     * once; subscriptions the new token no longer allows are ended.
+     */
+    private void refresh(ClientFrame.Auth auth) {
+        Principal verified;
+        try {
+            verified = authenticator.verify(auth.token());
+        } catch (AuthenticationException e) {
+            authFailed(auth.id(), e.getMessage());
+            return;
+        }
+        if (!verified.user().equals(principal.user())) {
+            authFailed(auth.id(), "a refreshed token must be for the same user");
+            return;
+        }
+        principal = verified;
+        send(new ServerFrame.Refreshed(auth.id(), verified.expiresAt()));
+        expireAtTokenExpiry();
+        for (String topic : List.copyOf(subscriptions.keySet())) {
+            if (!verified.permissions().canSubscribe(topic)) {
+                leave(topic);
+                send(new ServerFrame.Unsubscribed(null, List.of(topic)));
+                forbidden(null, topic, "the refreshed token does not allow this topic");
+            }
+        }
+    }
+
+    private void authFailed(String id, String reason) {
+        reject(new InvalidFrameException(ErrorCode.AUTH_FAILED, id, null, reason));
+        deny(CloseCode.UNAUTHENTICATED, "authentication failed");
+    }
+
+    private void forbidden(String id, String topic, String message) {
+        Audit.denied(identity.sessionId(), user(), identity.remoteAddress(), "forbidden " + topic);
+        reject(new InvalidFrameException(ErrorCode.FORBIDDEN, id, topic, message));
+    }
+
+    /** Closes for a reason the audit trail keeps: failed or expired authentication, abuse. */
+    private Behavior<Command> deny(CloseCode code, String reason) {
+        if (!closing) {
+            Audit.denied(identity.sessionId(), user(), identity.remoteAddress(), reason + " (close " + code.code() + ")");
+            closeWith(code, reason);
+        }
+        return this;
+    }
+
+    private Behavior<Command> onRefused(Topic.Refused refused) {
+        send(new ServerFrame.Error(refused.requestId(), refused.topic(), refused.code(), refused.message()));
+        if (refused.toSubscribe() && refused.topic().equals(awaitedTopic)) {
+            awaitedTopic = null;
+            timers.cancel(SubscribeTimedOut.INSTANCE);
+            subscribeNext();
+        }
+        return this;
+    }
+
+    private void unsubscribe(ClientFrame.Unsubscribe unsubscribe) {
+        unsubscribe.topics().forEach(this::leave);
         send(new ServerFrame.Unsubscribed(unsubscribe.id(), unsubscribe.topics()));
+    }
+
+    private void leave(String topic) {
+        ActorRef<Topic.Command> ref = subscriptions.remove(topic);
+        if (ref != null) {
+            getContext().unwatch(ref);
+            ref.tell(new Topic.Unsubscribe(self));
+        }
+        resubscribing.remove(topic);
     }
 
     /** Sends the next topic of the pending subscribe to its topic, or finishes the request. */
@@ -230,6 +388,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
             if (!TopicNames.isValid(topic)) {
                 reject(new InvalidFrameException(ErrorCode.INVALID_TOPIC, pendingId, topic,
                         "a topic name is 1 to 200 characters of A-Z a-z 0-9 _ . : @ / -"));
+            } else if (!principal.permissions().canSubscribe(topic)) {
+                forbidden(pendingId, topic, "subscribing to this topic is not allowed");
             } else if (!subscriptions.containsKey(topic)
                     && subscriptions.size() >= settings.limits().maxSubscriptionsPerConnection()) {
                 reject(new InvalidFrameException(ErrorCode.TOO_MANY_TOPICS, pendingId, topic,
@@ -322,7 +482,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
             metrics.slowConsumerCloses.increment();
             getContext().getLog().warn(
                     "Slow consumer closed with 4008: session [{}] user [{}] remote [{}] queued [{}] frames [{}] bytes",
-                    identity.sessionId(), identity.user(), identity.remoteAddress(),
+                    identity.sessionId(), user(), identity.remoteAddress(),
                     outbound.queuedFrames(), outbound.queuedBytes());
             closeWith(CloseCode.SLOW_CONSUMER, "slow consumer: outbound buffer overflowed");
         }
@@ -333,7 +493,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
         metrics.rejected(e.code());
         if (rejectedFrames <= LOGGED_REJECTIONS) {
             getContext().getLog().warn("Rejected frame from session [{}] user [{}] remote [{}]: {} {}{}",
-                    identity.sessionId(), identity.user(), identity.remoteAddress(), e.code().wireName(),
+                    identity.sessionId(), user(), identity.remoteAddress(), e.code().wireName(),
                     e.getMessage(), rejectedFrames == LOGGED_REJECTIONS ? " (further rejections are only counted)" : "");
         }
         send(e.toFrame());
@@ -374,7 +534,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
         long millis = Duration.ofNanos(nanosOpen).toMillis();
         String line = "Connection closed: session [{}] user [{}] remote [{}] duration [{}ms] code [{}] reason [{}] by [{}]"
                 + (rejectedFrames > 0 ? " rejected frames [" + rejectedFrames + "]" : "");
-        Object[] args = {identity.sessionId(), identity.user(), identity.remoteAddress(), millis, ended.code(),
+        Object[] args = {identity.sessionId(), user(), identity.remoteAddress(), millis, ended.code(),
                 ended.reason(), ended.byClient() ? "client" : "server"};
         if (isClientFault(ended.code()) && !ended.byClient()) {
             getContext().getLog().warn(line, args);

@@ -3,6 +3,7 @@ package herald.hub;
 import herald.protocol.ApiBody;
 import herald.protocol.Change;
 import herald.protocol.Entry;
+import herald.protocol.ErrorCode;
 import herald.protocol.FrameCodec;
 import herald.protocol.Op;
 import herald.protocol.ServerFrame;
@@ -42,7 +43,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     }
 
     /** {@code receivedNanos}: when the change entered Herald ({@link System#nanoTime}), for the latency meter. */
-    public record Publish(Change change, String requestId, long receivedNanos, ActorRef<Published> replyTo)
+    public record Publish(Change change, String requestId, long receivedNanos, ActorRef<PublishOutcome> replyTo)
             implements Command {
     }
 
@@ -72,7 +73,19 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     public record Changed(String topic, long seq, OutboundFrame frame) implements Notice {
     }
 
-    public record Published(String topic, long seq, String requestId) implements Notice {
+    /** The answer to a {@link Publish}. */
+    public sealed interface PublishOutcome extends Notice {
+    }
+
+    public record Published(String topic, long seq, String requestId) implements PublishOutcome {
+    }
+
+    /**
+     * A subscribe or publish the hub could not take (the topic could not be started), answered
+     * instead of {@link Subscribed} or {@link Published}.
+     */
+    public record Refused(String topic, String requestId, boolean toSubscribe, ErrorCode code, String message)
+            implements PublishOutcome {
     }
 
     static Behavior<Command> create(String name, int maxEntries, FrameCodec codec, HubMetrics metrics,
@@ -107,7 +120,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     }
 
     /** Unique across restarts of the topic and of the server: a time part and a random part. */
-    private static String newEpoch() {
+    static String newEpoch() {
         return Long.toString(System.currentTimeMillis(), 36) + "-"
                 + Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
     }

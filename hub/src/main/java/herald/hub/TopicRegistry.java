@@ -2,6 +2,7 @@ package herald.hub;
 
 import herald.config.HeraldSettings;
 import herald.protocol.ApiBody;
+import herald.protocol.ErrorCode;
 import herald.protocol.FrameCodec;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -47,14 +48,16 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     private record TopicTerminated(String topic, ActorRef<Topic.Command> ref) implements Command {
     }
 
-    public static Behavior<Command> create(HeraldSettings.Topics settings, FrameCodec codec, HubMetrics metrics) {
-        return Behaviors.setup(context -> new TopicRegistry(context, settings, codec, metrics));
+    public static Behavior<Command> create(HeraldSettings.Topics settings, int maxTopics, FrameCodec codec,
+                                           HubMetrics metrics) {
+        return Behaviors.setup(context -> new TopicRegistry(context, settings, maxTopics, codec, metrics));
     }
 
     private record Running(ActorRef<Topic.Command> ref, TopicStats stats) {
     }
 
     private final HeraldSettings.Topics settings;
+    private final int maxTopics;
     private final FrameCodec codec;
     private final HubMetrics metrics;
     /** Sorted, so that listing pages by name costs a lookup, not a sort of every topic. */
@@ -64,10 +67,11 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     /** Makes every incarnation's actor name unique, so a restart never waits for the old name. */
     private long incarnations;
 
-    private TopicRegistry(ActorContext<Command> context, HeraldSettings.Topics settings, FrameCodec codec,
-                          HubMetrics metrics) {
+    private TopicRegistry(ActorContext<Command> context, HeraldSettings.Topics settings, int maxTopics,
+                          FrameCodec codec, HubMetrics metrics) {
         super(context);
         this.settings = settings;
+        this.maxTopics = maxTopics;
         this.codec = codec;
         this.metrics = metrics;
     }
@@ -87,10 +91,42 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
         List<Topic.Command> waiting = held.get(forward.topic());
         if (waiting != null) {
             waiting.add(forward.command());
-        } else {
-            topics.computeIfAbsent(forward.topic(), this::start).ref().tell(forward.command());
+            return this;
         }
+        Running running = topics.get(forward.topic());
+        if (running == null) {
+            if (answeredWithoutStarting(forward.topic(), forward.command())) {
+                return this;
+            }
+            running = start(forward.topic());
+            topics.put(forward.topic(), running);
+        }
+        running.ref().tell(forward.command());
         return this;
+    }
+
+    /**
+     * Commands that need no topic actor when there is none (its state is empty), and the refusal of
+     * a new topic when the hub holds the most it may: existing topics are unaffected.
+     */
+    private boolean answeredWithoutStarting(String topic, Topic.Command command) {
+        if (command instanceof Topic.Unsubscribe) {
+            return true;
+        }
+        if (command instanceof Topic.GetState get) {
+            get.replyTo().tell(new ApiBody.TopicState(topic, Topic.newEpoch(), 0, List.of()));
+            return true;
+        }
+        if (topics.size() < maxTopics) {
+            return false;
+        }
+        String message = "the hub holds the most topics allowed (" + maxTopics + "); this one cannot start";
+        if (command instanceof Topic.Subscribe subscribe) {
+            subscribe.subscriber().tell(new Topic.Refused(topic, subscribe.requestId(), true, ErrorCode.TOO_MANY_TOPICS, message));
+        } else if (command instanceof Topic.Publish publish) {
+            publish.replyTo().tell(new Topic.Refused(topic, publish.requestId(), false, ErrorCode.TOO_MANY_TOPICS, message));
+        }
+        return true;
     }
 
     private Running start(String name) {

@@ -38,7 +38,7 @@ class TopicTest {
                 "topic-" + (++names));
     }
 
-    private static Topic.Publish publish(Op op, String key, String data, ActorRef<Topic.Published> replyTo) {
+    private static Topic.Publish publish(Op op, String key, String data, ActorRef<Topic.PublishOutcome> replyTo) {
         return new Topic.Publish(new Change("t", op, key, null, data), "r", System.nanoTime(), replyTo);
     }
 
@@ -52,7 +52,7 @@ class TopicTest {
         ActorRef<Topic.Command> topic = topic(10, registry);
         TestProbe<Topic.Notice> a = testKit.createTestProbe();
         TestProbe<Topic.Notice> b = testKit.createTestProbe();
-        TestProbe<Topic.Published> acks = testKit.createTestProbe();
+        TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
         topic.tell(new Topic.Subscribe(a.getRef(), "s"));
         topic.tell(new Topic.Subscribe(b.getRef(), null));
         Topic.Subscribed snapshotA = a.expectMessageClass(Topic.Subscribed.class);
@@ -76,7 +76,7 @@ class TopicTest {
         TestProbe<TopicRegistry.Command> registry = testKit.createTestProbe();
         ActorRef<Topic.Command> topic = topic(2, registry);
         TestProbe<Topic.Notice> sub = testKit.createTestProbe();
-        TestProbe<Topic.Published> acks = testKit.createTestProbe();
+        TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
         topic.tell(new Topic.Subscribe(sub.getRef(), null));
         sub.expectMessageClass(Topic.Subscribed.class);
 
@@ -84,7 +84,7 @@ class TopicTest {
         topic.tell(publish(Op.SET, "a", "2", acks.getRef()));
         topic.tell(publish(Op.SET, "b", "3", acks.getRef()));
         topic.tell(publish(Op.SET, "a", "4", acks.getRef()));
-        assertEquals(List.of(1L, 2L, 3L, 5L), acks.receiveSeveralMessages(4).stream().map(Topic.Published::seq).toList());
+        assertEquals(List.of(1L, 2L, 3L, 5L), acks.receiveSeveralMessages(4).stream().map(o -> ((Topic.Published) o).seq()).toList());
         List<String> frames = sub.receiveSeveralMessages(5).stream().map(n -> ((Topic.Changed) n).frame().text()).toList();
         assertEquals("{\"type\":\"event\",\"topic\":\"t\",\"seq\":4,\"op\":\"delete\",\"key\":\"1\",\"event\":\"evicted\"}",
                 frames.get(3));
@@ -118,7 +118,7 @@ class TopicTest {
     void staysWhenSomethingArrivedBetweenIdleAndStop() {
         TestProbe<TopicRegistry.Command> registry = testKit.createTestProbe();
         ActorRef<Topic.Command> topic = topic(10, registry);
-        TestProbe<Topic.Published> acks = testKit.createTestProbe();
+        TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
         topic.tell(publish(Op.DELETE, "nothing", null, acks.getRef()));
         acks.receiveMessage();
         registry.expectMessageClass(TopicRegistry.Idle.class);
@@ -138,7 +138,7 @@ class TopicTest {
     @Test
     void theRegistryRestartsAStoppedTopicWithANewEpochAndLosesNoMessage() {
         HeraldSettings.Topics settings = new HeraldSettings.Topics(10, List.of());
-        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, codec, metrics),
+        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 100, codec, metrics),
                 "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
         TestProbe<Topic.Notice> sub = testKit.createTestProbe();
@@ -161,10 +161,10 @@ class TopicTest {
     @Test
     void theRegistryListsRunningTopicsInPagesByName() throws Exception {
         HeraldSettings.Topics settings = new HeraldSettings.Topics(10, List.of());
-        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, codec, metrics),
+        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 100, codec, metrics),
                 "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
-        TestProbe<Topic.Published> acks = testKit.createTestProbe();
+        TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
         for (String name : new String[] {"c", "a", "e", "b", "d"}) {
             topics.tell(name, new Topic.Publish(new Change(name, Op.SET, "k", null, "1"), null, System.nanoTime(),
                     acks.getRef()));
@@ -181,5 +181,44 @@ class TopicTest {
         ApiBody.TopicList last = topics.list(second.next(), 2, timeout).toCompletableFuture().get();
         assertEquals(List.of("e"), last.topics().stream().map(ApiBody.TopicList.TopicSummary::topic).toList());
         assertEquals(null, last.next());
+    }
+
+    @Test
+    void theRegistryRefusesANewTopicOverMaxTopicsAndKeepsTheOthers() {
+        HeraldSettings.Topics settings = new HeraldSettings.Topics(10, List.of());
+        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 2, codec, metrics),
+                "registry-" + (++names));
+        Topics topics = new LocalTopics(registry, testKit.system().scheduler());
+        TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
+        TestProbe<Topic.Notice> sub = testKit.createTestProbe();
+        for (String name : new String[] {"one", "two"}) {
+            topics.tell(name, new Topic.Publish(new Change(name, Op.SET, "k", null, "1"), null, System.nanoTime(),
+                    acks.getRef()));
+            acks.expectMessageClass(Topic.Published.class);
+        }
+        topics.tell("three", new Topic.Publish(new Change("three", Op.CLEAR, null, null, null), "p", System.nanoTime(),
+                acks.getRef()));
+        Topic.Refused refused = acks.expectMessageClass(Topic.Refused.class);
+        assertEquals(herald.protocol.ErrorCode.TOO_MANY_TOPICS, refused.code());
+        assertEquals("p", refused.requestId());
+        topics.tell("three", new Topic.Subscribe(sub.getRef(), "s"));
+        assertEquals(true, sub.expectMessageClass(Topic.Refused.class).toSubscribe());
+
+        topics.tell("one", new Topic.Publish(new Change("one", Op.SET, "k", null, "2"), null, System.nanoTime(),
+                acks.getRef()));
+        assertEquals(2, ((Topic.Published) acks.receiveMessage()).seq(), "existing topics are unaffected");
+    }
+
+    @Test
+    void theRegistryAnswersStateOfAnUnknownTopicWithoutStartingIt() throws Exception {
+        HeraldSettings.Topics settings = new HeraldSettings.Topics(10, List.of());
+        HubMetrics own = HubMetrics.unregistered();
+        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 2, codec, own),
+                "registry-" + (++names));
+        Topics topics = new LocalTopics(registry, testKit.system().scheduler());
+        ApiBody.TopicState state = topics.<ApiBody.TopicState>ask("ghost", Topic.GetState::new, Duration.ofSeconds(3))
+                .toCompletableFuture().get();
+        assertEquals(0, state.seq());
+        assertEquals(0, own.registry().get("herald.topics.alive").gauge().value());
     }
 }

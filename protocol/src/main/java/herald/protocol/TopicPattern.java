@@ -7,7 +7,7 @@ import java.util.List;
  * A topic pattern as PROTOCOL.md section 3 defines it: segments split by {@code .}, {@code :} or
  * {@code /}; {@code *} matches one whole segment and a trailing {@code **} one or more segments.
  * Separators must match exactly, so {@code chat:*} matches {@code chat:42} but not {@code chat.42}.
- * A pattern is compiled once and matched without allocating.
+ * {@code **} alone matches every topic. A pattern is compiled once and matched without allocating.
  */
 public final class TopicPattern {
     private final String source;
@@ -43,7 +43,7 @@ public final class TopicPattern {
         boolean doubleStar = segs.get(segs.size() - 1).equals("**");
         if (doubleStar) {
             if (segs.size() == 1) {
-                throw new IllegalArgumentException("'**' needs a prefix (for example 'team.**'): " + pattern);
+                return new TopicPattern(pattern, new String[0], new char[0], true);
             }
             segs.remove(segs.size() - 1);
         }
@@ -58,6 +58,9 @@ public final class TopicPattern {
     }
 
     public boolean matches(String topic) {
+        if (segments.length == 0) {
+            return true;
+        }
         int pos = 0;
         for (int s = 0; s < segments.length; s++) {
             if (s > 0) {

@@ -32,13 +32,15 @@ class TopicPatternTest {
             "exact:name, exact:names, false",
             "*, anything, true",
             "*, two.segments, false",
+            "**, anything, true",
+            "**, a.b:c/d, true",
     })
     void matchesBySegments(String pattern, String topic, boolean expected) {
         assertEquals(expected, TopicPattern.compile(pattern).matches(topic));
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "**", "a**", "a.*b", "a..b", "a b", "a.**.b"})
+    @ValueSource(strings = {"", "***", "a**", "a.*b", "a..b", "a b", "a.**.b"})
     void refusesWhatIsNotAPattern(String pattern) {
         assertThrows(IllegalArgumentException.class, () -> TopicPattern.compile(pattern));
     }
