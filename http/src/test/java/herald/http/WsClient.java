@@ -32,9 +32,15 @@ final class WsClient implements AutoCloseable {
     private WebSocket socket;
 
     static WsClient connect(URI uri) throws Exception {
+        return connect(uri, java.util.Map.of());
+    }
+
+    /** Connects with extra upgrade headers (Authorization, Origin). */
+    static WsClient connect(URI uri, java.util.Map<String, String> headers) throws Exception {
         WsClient client = new WsClient();
-        client.socket = HTTP.newWebSocketBuilder().connectTimeout(TIMEOUT)
-                .buildAsync(uri, client.listener).get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        WebSocket.Builder builder = HTTP.newWebSocketBuilder().connectTimeout(TIMEOUT);
+        headers.forEach(builder::header);
+        client.socket = builder.buildAsync(uri, client.listener).get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
         return client;
     }
 

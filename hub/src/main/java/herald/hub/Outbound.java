@@ -25,6 +25,8 @@ public final class Outbound {
     private final AtomicInteger queuedFrames = new AtomicInteger();
     /** Written by the actor that offers, read back by the stream that drains: hence atomic. */
     private final AtomicLong queuedBytes = new AtomicLong();
+    /** Set before the queue completes, read by the stream once the queue is drained. */
+    private volatile CloseConnection closeAfterQueued;
 
     private Outbound(int maxFrames, long maxBytes, Materializer materializer, HubMetrics metrics) {
         this.maxFrames = maxFrames;
@@ -37,7 +39,8 @@ public final class Outbound {
             metrics.framesOut.increment();
             metrics.bytesOut.increment(frame.bytes());
             return frame.text();
-        });
+        }).concatLazy(Source.lazySource(() -> closeAfterQueued == null
+                ? Source.<String>empty() : Source.<String>failed(closeAfterQueued)));
     }
 
     public static Outbound create(int maxFrames, long maxBytes, Materializer materializer, HubMetrics metrics) {
@@ -82,9 +85,21 @@ public final class Outbound {
         queuedBytes.addAndGet(-frame.bytes());
     }
 
-    /** Discards what is queued and ends the stream with this close code; the close frame goes out next. */
+    /**
+     * Discards what is queued and ends the stream with this close code; the close frame goes out
+     * next. For a slow consumer, whose backlog is the problem.
+     */
     public void close(CloseCode code, String reason) {
         end(() -> queue.fail(new CloseConnection(code, reason)));
+    }
+
+    /**
+     * Ends the stream with this close code after what is already queued has been sent, so that an
+     * error explaining the close (auth_failed, say) reaches the client before the close frame.
+     */
+    public void closeAfterQueued(CloseCode code, String reason) {
+        closeAfterQueued = new CloseConnection(code, reason);
+        end(queue::complete);
     }
 
     /** Ends the stream after what is queued (a normal close). */

@@ -499,10 +499,17 @@ public final class Session extends AbstractBehavior<Session.Command> {
         send(e.toFrame());
     }
 
-    /** Stops all deliveries at once, discards what is queued and has the close frame sent. */
+    /**
+     * Stops all deliveries at once and has the close frame sent: for a slow consumer right away,
+     * discarding its backlog; otherwise after what is queued, so the frame explaining the close arrives.
+     */
     private void closeWith(CloseCode code, String reason) {
         closing = true;
-        outbound.close(code, reason);
+        if (code == CloseCode.SLOW_CONSUMER) {
+            outbound.close(code, reason);
+        } else {
+            outbound.closeAfterQueued(code, reason);
+        }
         leaveTopics();
         if (pendingAck != null) {
             pendingAck.tell(Ack.INSTANCE);

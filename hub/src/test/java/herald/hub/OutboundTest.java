@@ -57,6 +57,20 @@ class OutboundTest {
     }
 
     @Test
+    void closingAfterQueuedSendsWhatIsQueuedThenFailsWithTheCode() throws Exception {
+        Outbound outbound = Outbound.create(10, 1000, materializer, metrics);
+        outbound.offer(OutboundFrame.of("explanation"));
+        outbound.closeAfterQueued(CloseCode.UNAUTHENTICATED, "auth failed");
+        java.util.List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        CompletableFuture<org.apache.pekko.Done> done = outbound.source()
+                .runForeach(seen::add, materializer).toCompletableFuture();
+        ExecutionException failure = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                () -> done.get(5, TimeUnit.SECONDS));
+        assertEquals(java.util.List.of("explanation"), seen);
+        assertEquals(CloseCode.UNAUTHENTICATED, assertInstanceOf(CloseConnection.class, failure.getCause()).code());
+    }
+
+    @Test
     void bytesAreReleasedAsTheReaderTakesFrames() throws Exception {
         Outbound outbound = Outbound.create(10, 1000, materializer, metrics);
         outbound.offer(OutboundFrame.of("abc"));
