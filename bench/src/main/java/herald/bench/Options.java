@@ -1,0 +1,80 @@
+package herald.bench;
+
+import java.net.URI;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Command-line flags, {@code --name value}; every one has a default suited to its scenario. */
+final class Options {
+    static final String USAGE = """
+            usage: java -jar herald-bench.jar SCENARIO --url ws://127.0.0.1:PORT/ws [flags]
+              SCENARIO: fanout | latency | idle | slow | storm
+              --url URL            Herald's WebSocket endpoint (its HTTP API is on the same host and port)
+              --server-pid PID     Herald's process, for CPU and RSS from /proc
+              --api-key KEY        Authorization for /api/publish, when Herald runs with authentication
+              --token JWT          token for the WebSocket upgrade, when Herald runs with authentication
+              --clients N          subscribed clients (fanout 1000, latency 10000, idle 19000, slow 1000, storm 10000)
+              --rate R             messages published per second (fanout: the first step, 20; latency 10; slow 50)
+              --duration S         measured seconds (latency 10; slow: each phase, 10)
+              --size BYTES         bytes of padding in each message (128; slow 4096)
+              --threads T          client event loops (2)
+              fanout: --step S (5) --factor F (1.5) --max-steps M (12) --p99-limit-ms L (100) --min-delivery X (0.99)
+              idle:   --hold S (20)
+              slow:   --stalled K (10)
+              storm:  --topics T (5)
+            """;
+
+    final String scenario;
+    private final Map<String, String> values = new HashMap<>();
+
+    Options(String[] args) {
+        if (args.length == 0 || args[0].startsWith("-")) {
+            throw new IllegalArgumentException("name a scenario");
+        }
+        scenario = args[0];
+        for (int i = 1; i < args.length; i++) {
+            String arg = args[i];
+            if (!arg.startsWith("--")) {
+                throw new IllegalArgumentException("unexpected argument: " + arg);
+            }
+            int eq = arg.indexOf('=');
+            if (eq > 0) {
+                values.put(arg.substring(2, eq), arg.substring(eq + 1));
+            } else if (i + 1 < args.length) {
+                values.put(arg.substring(2), args[++i]);
+            } else {
+                throw new IllegalArgumentException(arg + " needs a value");
+            }
+        }
+    }
+
+    URI url() {
+        String url = values.get("url");
+        if (url == null) {
+            throw new IllegalArgumentException("--url is required");
+        }
+        URI uri = URI.create(url);
+        if (!uri.getHost().equals("127.0.0.1") && !uri.getHost().equals("localhost") && !uri.getHost().equals("::1")) {
+            throw new IllegalArgumentException("the load generator only targets loopback, not " + uri.getHost());
+        }
+        return uri;
+    }
+
+    URI publishUrl() {
+        URI ws = url();
+        return URI.create((ws.getScheme().equals("wss") ? "https" : "http") + "://" + ws.getHost() + ":" + ws.getPort()
+                + "/api/publish");
+    }
+
+    String string(String name, String fallback) {
+        return values.getOrDefault(name, fallback);
+    }
+
+    int integer(String name, int fallback) {
+        return values.containsKey(name) ? Integer.parseInt(values.get(name)) : fallback;
+    }
+
+    double number(String name, double fallback) {
+        return values.containsKey(name) ? Double.parseDouble(values.get(name)) : fallback;
+    }
+}

@@ -1,0 +1,291 @@
+package herald.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.HdrHistogram.Histogram;
+
+/** The five scenarios. Each returns its summary as one JSON object. */
+final class Scenarios {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Connections whose handshake may be under way at once. */
+    private static final int IN_FLIGHT = 1000;
+
+    private final Options options;
+    private final Clients clients;
+    private final Publisher publisher;
+    private final ProcSampler server;
+
+    Scenarios(Options options, Clients clients, Publisher publisher, ProcSampler server) {
+        this.options = options;
+        this.clients = clients;
+        this.publisher = publisher;
+        this.server = server;
+    }
+
+    ObjectNode run() throws Exception {
+        return switch (options.scenario) {
+            case "fanout" -> fanout();
+            case "latency" -> latency();
+            case "idle" -> idle();
+            case "slow" -> slow();
+            case "storm" -> storm();
+            default -> throw new IllegalArgumentException("unknown scenario " + options.scenario);
+        };
+    }
+
+    /** One topic, many subscribers, the publish rate stepped up until p99 or delivery fails. */
+    private ObjectNode fanout() throws Exception {
+        int n = options.integer("clients", 1000);
+        double rate = options.number("rate", 20);
+        double stepSeconds = options.number("step", 5);
+        double factor = options.number("factor", 1.5);
+        int maxSteps = Math.min(options.integer("max-steps", 12), Clients.MAX_STEPS - 2);
+        double p99Limit = options.number("p99-limit-ms", 100);
+        double minDelivery = options.number("min-delivery", 0.99);
+        List<Clients.Conn> conns = connect(n, List.of("bench"));
+        log("warm-up 2 s at %.0f msg/s", rate);
+        measure(0, "bench", rate, 2, conns.size());
+        ArrayNode steps = JSON.createArrayNode();
+        ObjectNode best = null;
+        for (int step = 1; step <= maxSteps; step++) {
+            ObjectNode result = measure(step, "bench", rate, stepSeconds, conns.size());
+            steps.add(result);
+            boolean ok = result.path("p99Ms").asDouble() <= p99Limit && result.path("deliveryRatio").asDouble() >= minDelivery;
+            result.put("ok", ok);
+            log("step %d: %.0f msg/s -> %s", step, rate, result);
+            if (!ok) {
+                break;
+            }
+            best = result;
+            rate *= factor;
+        }
+        ObjectNode out = summary(conns.size());
+        out.set("maxSustained", best);
+        out.set("steps", steps);
+        return out;
+    }
+
+    /** Many subscribers, a low publish rate: how long does one message take to reach all of them. */
+    private ObjectNode latency() throws Exception {
+        int n = options.integer("clients", 10_000);
+        List<Clients.Conn> conns = connect(n, List.of("latency"));
+        measure(0, "latency", options.number("rate", 10), 2, conns.size());
+        ObjectNode out = summary(conns.size());
+        out.set("result", measure(1, "latency", options.number("rate", 10), options.number("duration", 10), conns.size()));
+        return out;
+    }
+
+    /** As many idle subscribed connections as allowed: memory per connection. */
+    private ObjectNode idle() throws Exception {
+        int n = options.integer("clients", 19_000);
+        double hold = options.number("hold", 20);
+        long rssBefore = server.rssKiB();
+        double heapBefore = heapUsed();
+        List<Clients.Conn> conns = connect(n, List.of("idle"));
+        long rssConnected = server.rssKiB();
+        log("holding %d idle connections for %.0f s", conns.size(), hold);
+        Thread.sleep((long) (hold * 1000));
+        long rssAfter = server.rssKiB();
+        double heapAfter = heapUsed();
+        ObjectNode probe = measure(1, "idle", 1, 1, conns.size());
+        ObjectNode out = summary(conns.size());
+        out.put("rssBeforeKiB", rssBefore).put("rssConnectedKiB", rssConnected).put("rssAfterHoldKiB", rssAfter);
+        out.put("rssPerConnectionBytes", conns.isEmpty() ? 0 : (rssAfter - rssBefore) * 1024 / conns.size());
+        out.put("heapBeforeBytes", heapBefore).put("heapAfterBytes", heapAfter);
+        out.put("heapPerConnectionBytes", conns.isEmpty() ? 0 : Math.round((heapAfter - heapBefore) / conns.size()));
+        out.put("probeDeliveryRatio", probe.path("deliveryRatio").asDouble());
+        return out;
+    }
+
+    /** Some clients stop reading: the healthy ones' p99 with and without them, and what happens to the stalled ones. */
+    private ObjectNode slow() throws Exception {
+        int n = options.integer("clients", 1000);
+        int stalledCount = options.integer("stalled", 10);
+        double rate = options.number("rate", 50);
+        double seconds = options.number("duration", 10);
+        List<Clients.Conn> conns = connect(n, List.of("slow"));
+        measure(0, "slow", rate, 2, conns.size());
+        ObjectNode baseline = measure(1, "slow", rate, seconds, conns.size());
+        List<Clients.Conn> stalled = new ArrayList<>();
+        for (int i = 0; i < stalledCount; i++) {
+            stalled.add(conns.get(i * conns.size() / stalledCount));
+        }
+        stalled.forEach(c -> c.reading(false));
+        long rssAtStall = server.rssKiB();
+        long[] rssMax = {rssAtStall};
+        long stallStart = System.nanoTime();
+        double[] closedAfter = {-1};
+        Thread watcher = new Thread(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                rssMax[0] = Math.max(rssMax[0], server.rssKiB());
+                if (closedAfter[0] < 0 && slowClosesOnServer() >= stalledCount) {
+                    closedAfter[0] = (System.nanoTime() - stallStart) / 1e9;
+                }
+                try {
+                    Thread.sleep(250);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        double closesBefore = slowClosesOnServer();
+        watcher.start();
+        ObjectNode withStalled = measure(2, "slow", rate, seconds, conns.size() - stalled.size());
+        watcher.interrupt();
+        watcher.join();
+        stalled.forEach(c -> c.reading(true));
+        int with4008 = 0;
+        for (Clients.Conn c : stalled) {
+            Integer code = c.closed.completeOnTimeout(-1, 10, TimeUnit.SECONDS).get();
+            with4008 += code == 4008 ? 1 : 0;
+        }
+        ObjectNode out = summary(conns.size());
+        out.set("baseline", baseline);
+        out.set("withStalled", withStalled);
+        out.put("healthyP99Ratio", round(withStalled.path("p99Ms").asDouble() / Math.max(0.001, baseline.path("p99Ms").asDouble())));
+        out.put("stalled", stalled.size()).put("stalledClosedWith4008", with4008);
+        out.put("serverSlowConsumerCloses", slowClosesOnServer() - closesBefore);
+        out.put("allStalledClosedAfterS", closedAfter[0]);
+        out.put("serverRssGrowthKiB", rssMax[0] - rssAtStall);
+        return out;
+    }
+
+    /** Every client dropped at once, all reconnecting and resubscribing: time until all hold fresh snapshots. */
+    private ObjectNode storm() throws Exception {
+        int n = options.integer("clients", 10_000);
+        int topicCount = options.integer("topics", 5);
+        List<String> topics = new ArrayList<>();
+        for (int i = 0; i < topicCount; i++) {
+            topics.add("storm:" + i);
+            publisher.once("storm:" + i);
+        }
+        List<Clients.Conn> conns = connect(n, topics);
+        long before = clients.snapshots.get();
+        long start = System.nanoTime();
+        conns.forEach(Clients.Conn::drop);
+        List<Clients.Conn> back = connect(n, topics);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        ObjectNode out = summary(back.size());
+        out.put("topicsPerClient", topicCount);
+        out.put("reconnected", back.size()).put("freshSnapshots", clients.snapshots.get() - before);
+        out.put("secondsUntilAllFresh", round(seconds));
+        return out;
+    }
+
+    /** Publishes for a while as step {@code step} and reports delivery and latency of that step's messages. */
+    private ObjectNode measure(int step, String topic, double rate, double seconds, int receivers) throws Exception {
+        clients.currentStep = step;
+        clients.latency.reset();
+        long publishedBefore = publisher.published.get();
+        double cpuBefore = server.cpuSeconds();
+        long start = System.nanoTime();
+        publisher.run(topic, rate, seconds, step);
+        long publishEnd = System.nanoTime();
+        long published = publisher.published.get() - publishedBefore;
+        long expected = published * receivers;
+        waitFor(Duration.ofSeconds(3), () -> clients.receivedByStep.get(step) >= expected);
+        double cpu = ProcSampler.cpuPercent(cpuBefore, server.cpuSeconds(), System.nanoTime() - start);
+        Histogram h = clients.latency.getIntervalHistogram();
+        long received = clients.receivedByStep.get(step);
+        ObjectNode r = JSON.createObjectNode();
+        r.put("rate", round(rate)).put("published", published).put("expected", expected).put("received", received);
+        r.put("deliveryRatio", expected == 0 ? 0 : round(received / (double) expected));
+        r.put("deliveredPerSec", Math.round(received / ((publishEnd - start) / 1e9)));
+        r.put("p50Ms", ms(h, 50)).put("p99Ms", ms(h, 99)).put("p999Ms", ms(h, 99.9)).put("maxMs", round(h.getMaxValue() / 1000.0));
+        r.put("serverCpuPct", cpu).put("serverRssKiB", server.rssKiB());
+        return r;
+    }
+
+    private List<Clients.Conn> connect(int n, List<String> topics) throws Exception {
+        log("connecting %d clients to %s", n, topics);
+        long start = System.nanoTime();
+        Semaphore inFlight = new Semaphore(IN_FLIGHT);
+        List<CompletableFuture<Clients.Conn>> pending = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            inFlight.acquire();
+            CompletableFuture<Clients.Conn> f = clients.connect(topics);
+            f.whenComplete((c, e) -> inFlight.release());
+            pending.add(f);
+        }
+        List<Clients.Conn> conns = new ArrayList<>(n);
+        int failed = 0;
+        for (CompletableFuture<Clients.Conn> f : pending) {
+            try {
+                conns.add(f.get(120, TimeUnit.SECONDS));
+            } catch (Exception e) {
+                failed++;
+            }
+        }
+        log("%d subscribed, %d failed, in %.2f s", conns.size(), failed, (System.nanoTime() - start) / 1e9);
+        connectFailures += failed;
+        return conns;
+    }
+
+    private int connectFailures;
+
+    private ObjectNode summary(int connected) {
+        ObjectNode out = JSON.createObjectNode();
+        out.put("scenario", options.scenario).put("clients", connected).put("connectFailures", connectFailures);
+        out.put("seqGaps", clients.gaps.get()).put("errors", clients.errors.get());
+        ObjectNode codes = out.putObject("closeCodes");
+        clients.closeCodes.forEach((code, count) -> codes.put(String.valueOf(code), count.get()));
+        return out;
+    }
+
+    private double heapUsed() {
+        return metric("jvm_memory_used_bytes{area=\"heap\"");
+    }
+
+    private double slowClosesOnServer() {
+        return metric("herald_slow_consumer_closes_total");
+    }
+
+    /** The sum of a Prometheus series family from Herald's /metrics; 0 when it cannot be read. */
+    private double metric(String prefix) {
+        URI publish = options.publishUrl();
+        try {
+            String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(publish.resolve("/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            double sum = 0;
+            for (String line : body.split("\n")) {
+                if (line.startsWith(prefix)) {
+                    sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                }
+            }
+            return sum;
+        } catch (Exception e) {
+            return 0;
+        }
+    }
+
+    private static void waitFor(Duration limit, BooleanSupplier done) throws InterruptedException {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (!done.getAsBoolean() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+    }
+
+    private static double ms(Histogram h, double percentile) {
+        return h.getTotalCount() == 0 ? -1 : round(h.getValueAtPercentile(percentile) / 1000.0);
+    }
+
+    private static double round(double value) {
+        return Math.round(value * 1000) / 1000.0;
+    }
+
+    static void log(String format, Object... args) {
+        System.err.printf("[bench] " + format + "%n", args);
+    }
+}
