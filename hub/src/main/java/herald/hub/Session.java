@@ -11,10 +11,8 @@ import herald.protocol.TopicNames;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -74,6 +72,9 @@ public final class Session extends AbstractBehavior<Session.Command> {
     private record TopicTerminated(String topic, ActorRef<Topic.Command> ref) implements Command {
     }
 
+    private record Held(ActorRef<Topic.Command> topic, Subscription subscription) {
+    }
+
     private enum AuthTimedOut implements Command {
         INSTANCE
     }
@@ -119,9 +120,11 @@ public final class Session extends AbstractBehavior<Session.Command> {
     /** Null until the client has authenticated. */
     private Principal principal;
     private final long openedAt = System.nanoTime();
-    private final Map<String, ActorRef<Topic.Command>> subscriptions = new HashMap<>();
+    /** Topics this connection is subscribed to, with the topic's actor and the handle the topic writes through. */
+    private final Map<String, Held> subscriptions = new HashMap<>();
     /** Topics whose actor died under a subscription, waiting for their unasked fresh snapshot. */
-    private final Set<String> resubscribing = new HashSet<>();
+    private final Map<String, Subscription> resubscribing = new HashMap<>();
+    private Subscription awaitedSubscription;
 
     /** The subscribe request being worked through, one topic at a time. */
     private final ArrayDeque<String> pendingTopics = new ArrayDeque<>();
@@ -183,7 +186,10 @@ public final class Session extends AbstractBehavior<Session.Command> {
                 .onMessage(InboundStarted.class, started -> ack(started.ack()))
                 .onMessage(Inbound.class, this::onInbound)
                 .onMessage(Topic.Subscribed.class, this::onSubscribed)
-                .onMessage(Topic.Changed.class, this::onChanged)
+                .onMessage(Topic.Overflowed.class, overflowed -> {
+                    slowConsumer();
+                    return this;
+                })
                 .onMessage(Topic.Published.class, this::onPublished)
                 .onMessage(Topic.Refused.class, this::onRefused)
                 .onMessageEquals(AuthTimedOut.INSTANCE, () -> deny(CloseCode.UNAUTHENTICATED, "not authenticated in time"))
@@ -361,6 +367,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
         send(new ServerFrame.Error(refused.requestId(), refused.topic(), refused.code(), refused.message()));
         if (refused.toSubscribe() && refused.topic().equals(awaitedTopic)) {
             awaitedTopic = null;
+            awaitedSubscription.end();
             timers.cancel(SubscribeTimedOut.INSTANCE);
             subscribeNext();
         }
@@ -372,13 +379,18 @@ public final class Session extends AbstractBehavior<Session.Command> {
         send(new ServerFrame.Unsubscribed(unsubscribe.id(), unsubscribe.topics()));
     }
 
+    /** Stops the topic's frames at once (the handle), then tells the topic. */
     private void leave(String topic) {
-        ActorRef<Topic.Command> ref = subscriptions.remove(topic);
-        if (ref != null) {
-            getContext().unwatch(ref);
-            ref.tell(new Topic.Unsubscribe(self));
+        Held held = subscriptions.remove(topic);
+        if (held != null) {
+            held.subscription().end();
+            getContext().unwatch(held.topic());
+            held.topic().tell(new Topic.Unsubscribe(self));
         }
-        resubscribing.remove(topic);
+        Subscription waiting = resubscribing.remove(topic);
+        if (waiting != null) {
+            waiting.end();
+        }
     }
 
     /** Sends the next topic of the pending subscribe to its topic, or finishes the request. */
@@ -397,7 +409,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
                                 + settings.limits().maxSubscriptionsPerConnection() + ")"));
             } else {
                 awaitedTopic = topic;
-                topics.tell(topic, new Topic.Subscribe(self, pendingId));
+                awaitedSubscription = new Subscription(self, outbound);
+                topics.tell(topic, new Topic.Subscribe(awaitedSubscription, pendingId));
                 timers.startSingleTimer(SubscribeTimedOut.INSTANCE, settings.api().askTimeout());
                 return;
             }
@@ -414,21 +427,23 @@ public final class Session extends AbstractBehavior<Session.Command> {
         if (topic.equals(awaitedTopic)) {
             awaitedTopic = null;
             timers.cancel(SubscribeTimedOut.INSTANCE);
-            addSubscription(topic, subscribed.topicRef());
-            enqueue(subscribed.snapshot());
+            addSubscription(topic, subscribed.topicRef(), awaitedSubscription);
             if (!closing) {
                 subscribeNext();
             }
-        } else if (resubscribing.remove(topic)) {
-            addSubscription(topic, subscribed.topicRef());
-            enqueue(subscribed.snapshot());
+        } else if (resubscribing.containsKey(topic)) {
+            addSubscription(topic, subscribed.topicRef(), resubscribing.remove(topic));
         }
         return this;
     }
 
-    private void addSubscription(String topic, ActorRef<Topic.Command> ref) {
-        ActorRef<Topic.Command> previous = subscriptions.put(topic, ref);
-        if (!ref.equals(previous)) {
+    /** A subscribe again replaces the topic's handle for this session; the old one is ended. */
+    private void addSubscription(String topic, ActorRef<Topic.Command> ref, Subscription subscription) {
+        Held previous = subscriptions.put(topic, new Held(ref, subscription));
+        if (previous != null && previous.subscription() != subscription) {
+            previous.subscription().end();
+        }
+        if (previous == null || !ref.equals(previous.topic())) {
             getContext().watchWith(ref, new TopicTerminated(topic, ref));
         }
     }
@@ -438,6 +453,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
             getContext().getLog().warn("Topic [{}] did not answer a subscribe within {}; session [{}] gets an error",
                     awaitedTopic, settings.api().askTimeout(), identity.sessionId());
             send(new ServerFrame.Error(pendingId, awaitedTopic, ErrorCode.INTERNAL, "the topic did not answer in time"));
+            awaitedSubscription.end();
             awaitedTopic = null;
             subscribeNext();
         }
@@ -446,17 +462,13 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
     /** A topic stopped under a live subscription: subscribe again so the client gets a fresh snapshot. */
     private Behavior<Command> onTopicTerminated(TopicTerminated terminated) {
-        if (terminated.ref().equals(subscriptions.get(terminated.topic()))) {
+        Held held = subscriptions.get(terminated.topic());
+        if (held != null && terminated.ref().equals(held.topic())) {
             subscriptions.remove(terminated.topic());
-            resubscribing.add(terminated.topic());
-            topics.tell(terminated.topic(), new Topic.Subscribe(self, null));
-        }
-        return this;
-    }
-
-    private Behavior<Command> onChanged(Topic.Changed changed) {
-        if (subscriptions.containsKey(changed.topic())) {
-            enqueue(changed.frame());
+            held.subscription().end();
+            Subscription fresh = new Subscription(self, outbound);
+            resubscribing.put(terminated.topic(), fresh);
+            topics.tell(terminated.topic(), new Topic.Subscribe(fresh, null));
         }
         return this;
     }
@@ -479,13 +491,20 @@ public final class Session extends AbstractBehavior<Session.Command> {
             closing = true;
             leaveTopics();
         } else if (offer == Outbound.Offer.OVERFLOW) {
-            metrics.slowConsumerCloses.increment();
-            getContext().getLog().warn(
-                    "Slow consumer closed with 4008: session [{}] user [{}] remote [{}] queued [{}] frames [{}] bytes",
-                    identity.sessionId(), user(), identity.remoteAddress(),
-                    outbound.queuedFrames(), outbound.queuedBytes());
-            closeWith(CloseCode.SLOW_CONSUMER, "slow consumer: outbound buffer overflowed");
+            slowConsumer();
         }
+    }
+
+    /** The outbound buffer overflowed, on a frame of this session's or of a topic's: close with 4008. */
+    private void slowConsumer() {
+        if (closing) {
+            return;
+        }
+        metrics.slowConsumerCloses.increment();
+        getContext().getLog().warn(
+                "Slow consumer closed with 4008: session [{}] user [{}] remote [{}] queued [{}] frames [{}] bytes",
+                identity.sessionId(), user(), identity.remoteAddress(), outbound.queuedFrames(), outbound.queuedBytes());
+        closeWith(CloseCode.SLOW_CONSUMER, "slow consumer: outbound buffer overflowed");
     }
 
     private void reject(InvalidFrameException e) {
@@ -518,10 +537,17 @@ public final class Session extends AbstractBehavior<Session.Command> {
     }
 
     private void leaveTopics() {
-        subscriptions.forEach((topic, ref) -> ref.tell(new Topic.Unsubscribe(self)));
+        subscriptions.forEach((topic, held) -> {
+            held.subscription().end();
+            held.topic().tell(new Topic.Unsubscribe(self));
+        });
         subscriptions.clear();
         pendingTopics.clear();
+        resubscribing.values().forEach(Subscription::end);
         resubscribing.clear();
+        if (awaitedSubscription != null) {
+            awaitedSubscription.end();
+        }
     }
 
     /** The client closed: answer with the normal close once what is queued has been written. */

@@ -10,7 +10,6 @@ import herald.protocol.ServerFrame;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -34,8 +33,11 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     public sealed interface Command {
     }
 
-    /** Subscribes (again: a fresh snapshot) and answers with {@link Subscribed}. */
-    public record Subscribe(ActorRef<Notice> subscriber, String requestId) implements Command {
+    /**
+     * Subscribes (again: a fresh snapshot). The topic writes the snapshot into the subscription's
+     * outbound buffer, then every event after it, and answers the session with {@link Subscribed}.
+     */
+    public record Subscribe(Subscription subscription, String requestId) implements Command {
     }
 
     /** Idempotent: unsubscribing a stranger does nothing. */
@@ -64,13 +66,12 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         String topic();
     }
 
-    /** A snapshot (asked for when requestId is set) and the topic's ref, for watching it. */
-    public record Subscribed(String topic, String requestId, OutboundFrame snapshot, ActorRef<Command> topicRef)
-            implements Notice {
+    /** The snapshot is in the session's outbound buffer; here is the topic's ref, for watching it. */
+    public record Subscribed(String topic, String requestId, ActorRef<Command> topicRef) implements Notice {
     }
 
-    /** One event frame. */
-    public record Changed(String topic, long seq, OutboundFrame frame) implements Notice {
+    /** The subscriber's outbound buffer overflowed while the topic wrote to it: the session is too slow. */
+    public record Overflowed(String topic) implements Notice {
     }
 
     /** The answer to a {@link Publish}. */
@@ -102,7 +103,8 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     private final ActorRef<TopicRegistry.Command> registry;
     /** Insertion order is seq order: a key that changes is removed and put back at the end. */
     private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>();
-    private final LinkedHashSet<ActorRef<Notice>> subscribers = new LinkedHashSet<>();
+    /** Insertion-ordered for stable iteration; keyed by session so that a resubscribe replaces the old one. */
+    private final LinkedHashMap<ActorRef<Notice>, Subscription> subscribers = new LinkedHashMap<>();
     private long seq;
     private boolean stopRequested;
 
@@ -139,19 +141,44 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     }
 
     private Behavior<Command> onSubscribe(Subscribe subscribe) {
-        if (subscribers.add(subscribe.subscriber())) {
-            getContext().watchWith(subscribe.subscriber(), new SubscriberTerminated(subscribe.subscriber()));
+        Subscription subscription = subscribe.subscription();
+        if (subscribers.put(subscription.session, subscription) == null) {
+            getContext().watchWith(subscription.session, new SubscriberTerminated(subscription.session));
             metrics.subscribed();
             stats.subscribers = subscribers.size();
         }
         OutboundFrame snapshot = OutboundFrame.of(codec.encode(
                 new ServerFrame.Snapshot(subscribe.requestId(), name, epoch, seq, List.copyOf(entries.values()))));
-        subscribe.subscriber().tell(new Subscribed(name, subscribe.requestId(), snapshot, getContext().getSelf()));
-        return this;
+        if (deliver(subscription, snapshot)) {
+            subscription.session.tell(new Subscribed(name, subscribe.requestId(), getContext().getSelf()));
+        } else if (subscribers.remove(subscription.session) != null) {
+            getContext().unwatch(subscription.session);
+            forgotSubscriber();
+        }
+        return stopIfIdle();
+    }
+
+    /**
+     * Writes a frame into one subscriber's buffer. False when the subscriber is gone from this topic:
+     * it unsubscribed, its connection ended, or it overflowed (then its session is told, to close it).
+     */
+    private boolean deliver(Subscription subscription, OutboundFrame frame) {
+        if (!subscription.active()) {
+            return false;
+        }
+        Outbound.Offer offer = subscription.outbound.offer(frame);
+        if (offer == Outbound.Offer.QUEUED) {
+            return true;
+        }
+        if (offer == Outbound.Offer.OVERFLOW) {
+            subscription.session.tell(new Overflowed(name));
+        }
+        subscription.end();
+        return false;
     }
 
     private Behavior<Command> onUnsubscribe(Unsubscribe unsubscribe) {
-        if (subscribers.remove(unsubscribe.subscriber())) {
+        if (subscribers.remove(unsubscribe.subscriber()) != null) {
             getContext().unwatch(unsubscribe.subscriber());
             forgotSubscriber();
         }
@@ -159,7 +186,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     }
 
     private Behavior<Command> onSubscriberTerminated(SubscriberTerminated terminated) {
-        if (subscribers.remove(terminated.subscriber())) {
+        if (subscribers.remove(terminated.subscriber()) != null) {
             forgotSubscriber();
         }
         return stopIfIdle();
@@ -210,15 +237,23 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         }
     }
 
-    /** Encodes the change at the current seq once and hands the same frame to every subscriber. */
+    /**
+     * Encodes the change at the current seq once and writes the same frame into every subscriber's
+     * buffer. A subscriber that is gone (or too slow) is dropped here; its session does the rest.
+     */
     private void broadcast(Op op, String key, String event, String data) {
         if (subscribers.isEmpty()) {
             return;
         }
         OutboundFrame frame = OutboundFrame.of(codec.encode(new ServerFrame.Event(name, seq, op, key, event, data)));
-        Changed changed = new Changed(name, seq, frame);
-        for (ActorRef<Notice> subscriber : subscribers) {
-            subscriber.tell(changed);
+        Iterator<Subscription> each = subscribers.values().iterator();
+        while (each.hasNext()) {
+            Subscription subscription = each.next();
+            if (!deliver(subscription, frame)) {
+                each.remove();
+                getContext().unwatch(subscription.session);
+                forgotSubscriber();
+            }
         }
     }
 
@@ -229,7 +264,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
 
     /** Whatever the reason for stopping, the subscriptions it held are gone from the gauge. */
     private Behavior<Command> onPostStop() {
-        subscribers.forEach(subscriber -> metrics.unsubscribed());
+        subscribers.forEach((session, subscription) -> metrics.unsubscribed());
         return this;
     }
 

@@ -122,7 +122,7 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
         }
         String message = "the hub holds the most topics allowed (" + maxTopics + "); this one cannot start";
         if (command instanceof Topic.Subscribe subscribe) {
-            subscribe.subscriber().tell(new Topic.Refused(topic, subscribe.requestId(), true, ErrorCode.TOO_MANY_TOPICS, message));
+            subscribe.subscription().session.tell(new Topic.Refused(topic, subscribe.requestId(), true, ErrorCode.TOO_MANY_TOPICS, message));
         } else if (command instanceof Topic.Publish publish) {
             publish.replyTo().tell(new Topic.Refused(topic, publish.requestId(), false, ErrorCode.TOO_MANY_TOPICS, message));
         }

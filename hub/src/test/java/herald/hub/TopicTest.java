@@ -15,6 +15,7 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.stream.Materializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -46,46 +47,70 @@ class TopicTest {
         return metrics.registry().get(name).gauge().value();
     }
 
+    /** A stand-in session: notices go to one probe, the frames written into its buffer to another. */
+    private final class Subscriber {
+        final TestProbe<Topic.Notice> notices = testKit.createTestProbe();
+        final TestProbe<String> frames = testKit.createTestProbe();
+        final Outbound outbound;
+
+        Subscriber(int maxFrames, boolean reading) {
+            outbound = Outbound.create(maxFrames, 1 << 20, Materializer.matFromSystem(testKit.system()), metrics);
+            if (reading) {
+                outbound.source().runForeach(frames.getRef()::tell, Materializer.matFromSystem(testKit.system()));
+            }
+        }
+
+        Subscriber() {
+            this(100, true);
+        }
+
+        Topic.Subscribe subscribe(String requestId) {
+            return new Topic.Subscribe(new Subscription(notices.getRef(), outbound), requestId);
+        }
+    }
+
     @Test
     void numbersChangesAndEncodesEachOnceForAllSubscribers() {
         TestProbe<TopicRegistry.Command> registry = testKit.createTestProbe();
         ActorRef<Topic.Command> topic = topic(10, registry);
-        TestProbe<Topic.Notice> a = testKit.createTestProbe();
-        TestProbe<Topic.Notice> b = testKit.createTestProbe();
+        Subscriber a = new Subscriber();
+        Subscriber b = new Subscriber();
         TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
-        topic.tell(new Topic.Subscribe(a.getRef(), "s"));
-        topic.tell(new Topic.Subscribe(b.getRef(), null));
-        Topic.Subscribed snapshotA = a.expectMessageClass(Topic.Subscribed.class);
-        assertEquals("{\"type\":\"snapshot\",\"id\":\"s\",\"topic\":\"t\",\"epoch\":\"" + epochOf(snapshotA)
-                + "\",\"seq\":0,\"entries\":[]}", snapshotA.snapshot().text());
-        b.expectMessageClass(Topic.Subscribed.class);
+        topic.tell(a.subscribe("s"));
+        topic.tell(b.subscribe(null));
+        a.notices.expectMessageClass(Topic.Subscribed.class);
+        b.notices.expectMessageClass(Topic.Subscribed.class);
+        String snapshot = a.frames.receiveMessage();
+        assertEquals("{\"type\":\"snapshot\",\"id\":\"s\",\"topic\":\"t\",\"epoch\":\"" + epochOf(snapshot)
+                + "\",\"seq\":0,\"entries\":[]}", snapshot);
+        b.frames.receiveMessage();
 
         topic.tell(publish(Op.SET, "k", "{\"v\":1}", acks.getRef()));
         assertEquals(new Topic.Published("t", 1, "r"), acks.receiveMessage());
-        Topic.Changed toA = a.expectMessageClass(Topic.Changed.class);
-        Topic.Changed toB = b.expectMessageClass(Topic.Changed.class);
-        assertSame(toA.frame(), toB.frame(), "one encoded frame shared by every subscriber");
+        String toA = a.frames.receiveMessage();
+        String toB = b.frames.receiveMessage();
+        assertSame(toA, toB, "one encoded frame shared by every subscriber");
         assertEquals(2, gauge("herald.subscriptions"));
         assertEquals(1, metrics.publishLatency.count());
-        assertEquals("{\"type\":\"event\",\"topic\":\"t\",\"seq\":1,\"op\":\"set\",\"key\":\"k\",\"data\":{\"v\":1}}",
-                toA.frame().text());
+        assertEquals("{\"type\":\"event\",\"topic\":\"t\",\"seq\":1,\"op\":\"set\",\"key\":\"k\",\"data\":{\"v\":1}}", toA);
     }
 
     @Test
     void evictsTheOldestOverMaxEntriesAsDeletesNumberedAfterTheCause() {
         TestProbe<TopicRegistry.Command> registry = testKit.createTestProbe();
         ActorRef<Topic.Command> topic = topic(2, registry);
-        TestProbe<Topic.Notice> sub = testKit.createTestProbe();
+        Subscriber sub = new Subscriber();
         TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
-        topic.tell(new Topic.Subscribe(sub.getRef(), null));
-        sub.expectMessageClass(Topic.Subscribed.class);
+        topic.tell(sub.subscribe(null));
+        sub.notices.expectMessageClass(Topic.Subscribed.class);
+        sub.frames.receiveMessage();
 
         topic.tell(publish(Op.APPEND, null, "1", acks.getRef()));
         topic.tell(publish(Op.SET, "a", "2", acks.getRef()));
         topic.tell(publish(Op.SET, "b", "3", acks.getRef()));
         topic.tell(publish(Op.SET, "a", "4", acks.getRef()));
         assertEquals(List.of(1L, 2L, 3L, 5L), acks.receiveSeveralMessages(4).stream().map(o -> ((Topic.Published) o).seq()).toList());
-        List<String> frames = sub.receiveSeveralMessages(5).stream().map(n -> ((Topic.Changed) n).frame().text()).toList();
+        List<String> frames = sub.frames.receiveSeveralMessages(5);
         assertEquals("{\"type\":\"event\",\"topic\":\"t\",\"seq\":4,\"op\":\"delete\",\"key\":\"1\",\"event\":\"evicted\"}",
                 frames.get(3));
 
@@ -100,18 +125,39 @@ class TopicTest {
     void forgetsASubscriberThatDiesAndAsksToStopWhenIdle() {
         TestProbe<TopicRegistry.Command> registry = testKit.createTestProbe();
         ActorRef<Topic.Command> topic = topic(10, registry);
-        TestProbe<Topic.Notice> sub = testKit.createTestProbe();
-        topic.tell(new Topic.Subscribe(sub.getRef(), null));
-        sub.expectMessageClass(Topic.Subscribed.class);
+        Subscriber sub = new Subscriber();
+        topic.tell(sub.subscribe(null));
+        sub.notices.expectMessageClass(Topic.Subscribed.class);
         registry.expectNoMessage(Duration.ofMillis(50));
 
         assertEquals(1, gauge("herald.subscriptions"));
-        sub.stop();
+        sub.notices.stop();
         TopicRegistry.Idle idle = registry.expectMessageClass(TopicRegistry.Idle.class);
         assertEquals(0, gauge("herald.subscriptions"), "a dead subscriber is forgotten");
         assertEquals(topic, idle.ref());
         topic.tell(Topic.Stop.INSTANCE);
         registry.expectTerminated(topic);
+    }
+
+    @Test
+    void aSubscriberWhoseBufferOverflowsIsToldAndDroppedWhileTheOthersGetEverything() {
+        TestProbe<TopicRegistry.Command> registry = testKit.createTestProbe();
+        ActorRef<Topic.Command> topic = topic(100, registry);
+        Subscriber stalled = new Subscriber(3, false);
+        Subscriber healthy = new Subscriber();
+        TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
+        topic.tell(stalled.subscribe(null));
+        topic.tell(healthy.subscribe(null));
+        stalled.notices.expectMessageClass(Topic.Subscribed.class);
+        healthy.notices.expectMessageClass(Topic.Subscribed.class);
+        for (int i = 0; i < 5; i++) {
+            topic.tell(publish(Op.APPEND, null, String.valueOf(i), acks.getRef()));
+        }
+        acks.receiveSeveralMessages(5);
+        assertEquals(new Topic.Overflowed("t"), stalled.notices.expectMessageClass(Topic.Overflowed.class));
+        stalled.notices.expectNoMessage(Duration.ofMillis(50));
+        assertEquals(6, healthy.frames.receiveSeveralMessages(6).size(), "snapshot and every event");
+        assertEquals(1, gauge("herald.subscriptions"), "the overflowed subscriber is dropped");
     }
 
     @Test
@@ -129,8 +175,7 @@ class TopicTest {
         registry.expectNoMessage(Duration.ofMillis(50));
     }
 
-    private static String epochOf(Topic.Subscribed subscribed) {
-        String text = subscribed.snapshot().text();
+    private static String epochOf(String text) {
         int start = text.indexOf("\"epoch\":\"") + 9;
         return text.substring(start, text.indexOf('"', start));
     }
@@ -141,19 +186,20 @@ class TopicTest {
         ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 100, codec, metrics),
                 "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
-        TestProbe<Topic.Notice> sub = testKit.createTestProbe();
+        Subscriber sub = new Subscriber(1000, true);
 
         String lastEpoch = null;
         int epochs = 0;
         for (int i = 0; i < 200; i++) {
-            topics.tell("cycle", new Topic.Subscribe(sub.getRef(), "s" + i));
-            Topic.Subscribed snapshot = sub.expectMessageClass(Topic.Subscribed.class);
-            assertEquals("s" + i, snapshot.requestId(), "every subscribe is answered, even during a stop");
+            topics.tell("cycle", sub.subscribe("s" + i));
+            Topic.Subscribed subscribed = sub.notices.expectMessageClass(Topic.Subscribed.class);
+            assertEquals("s" + i, subscribed.requestId(), "every subscribe is answered, even during a stop");
+            String snapshot = sub.frames.receiveMessage();
             if (!epochOf(snapshot).equals(lastEpoch)) {
                 epochs++;
                 lastEpoch = epochOf(snapshot);
             }
-            topics.tell("cycle", new Topic.Unsubscribe(sub.getRef()));
+            topics.tell("cycle", new Topic.Unsubscribe(sub.notices.getRef()));
         }
         assertNotEquals(1, epochs, "idle topics were stopped and started again with new epochs");
     }
@@ -190,7 +236,7 @@ class TopicTest {
                 "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
         TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
-        TestProbe<Topic.Notice> sub = testKit.createTestProbe();
+        Subscriber sub = new Subscriber();
         for (String name : new String[] {"one", "two"}) {
             topics.tell(name, new Topic.Publish(new Change(name, Op.SET, "k", null, "1"), null, System.nanoTime(),
                     acks.getRef()));
@@ -201,8 +247,8 @@ class TopicTest {
         Topic.Refused refused = acks.expectMessageClass(Topic.Refused.class);
         assertEquals(herald.protocol.ErrorCode.TOO_MANY_TOPICS, refused.code());
         assertEquals("p", refused.requestId());
-        topics.tell("three", new Topic.Subscribe(sub.getRef(), "s"));
-        assertEquals(true, sub.expectMessageClass(Topic.Refused.class).toSubscribe());
+        topics.tell("three", sub.subscribe("s"));
+        assertEquals(true, sub.notices.expectMessageClass(Topic.Refused.class).toSubscribe());
 
         topics.tell("one", new Topic.Publish(new Change("one", Op.SET, "k", null, "2"), null, System.nanoTime(),
                 acks.getRef()));
