@@ -58,7 +58,11 @@ final class Clients implements AutoCloseable {
     final ConcurrentHashMap<Integer, AtomicLong> closeCodes = new ConcurrentHashMap<>();
     volatile int currentStep;
 
-    Clients(URI uri, String token, int threads) {
+    /** Clients ping like real ones, well inside Herald's default idle-timeout of 60 s. */
+    private static final long PING_SECONDS = 20;
+
+    /** @param receiveBuffer the sockets' receive buffer in bytes, 0 for the system's default */
+    Clients(URI uri, String token, int threads, int receiveBuffer) {
         this.uri = uri;
         this.token = token;
         boolean epoll = Epoll.isAvailable();
@@ -67,6 +71,9 @@ final class Clients implements AutoCloseable {
                 .channel(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 30_000);
+        if (receiveBuffer > 0) {
+            bootstrap.option(ChannelOption.SO_RCVBUF, receiveBuffer);
+        }
     }
 
     /** Opens one connection and subscribes it; completes once every topic's snapshot has arrived. */
@@ -134,6 +141,8 @@ final class Clients implements AutoCloseable {
             if (!handshaker.isHandshakeComplete()) {
                 handshaker.finishHandshake(ctx.channel(), (FullHttpResponse) msg);
                 ctx.pipeline().addBefore(ctx.name(), "aggregate", new WebSocketFrameAggregator(1 << 24));
+                ctx.executor().scheduleAtFixedRate(() -> ctx.writeAndFlush(new PingWebSocketFrame()),
+                        PING_SECONDS, PING_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
                 subscribe();
                 return;
             }

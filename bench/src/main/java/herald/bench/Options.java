@@ -15,12 +15,13 @@ final class Options {
               --token JWT          token for the WebSocket upgrade, when Herald runs with authentication
               --clients N          subscribed clients (fanout 1000, latency 10000, idle 19000, slow 1000, storm 10000)
               --rate R             messages published per second (fanout: the first step, 20; latency 10; slow 50)
-              --duration S         measured seconds (latency 10; slow: each phase, 10)
+              --duration S         measured seconds (latency 10; slow: the baseline, 10)
               --size BYTES         bytes of padding in each message (128; slow 4096)
               --threads T          client event loops (2)
+              --rcvbuf BYTES       clients' socket receive buffer, 0 for the system's (slow: 65536, so a stall fills it soon)
               fanout: --step S (5) --factor F (1.5) --max-steps M (12) --p99-limit-ms L (100) --min-delivery X (0.99)
               idle:   --hold S (20)
-              slow:   --stalled K (10)
+              slow:   --stalled K (10) --stall S (40: seconds the stalled clients read nothing, while --rate goes on)
               storm:  --topics T (5)
             """;
 

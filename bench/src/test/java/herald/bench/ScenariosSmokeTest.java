@@ -1,0 +1,57 @@
+package herald.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.typesafe.config.ConfigFactory;
+import herald.config.HeraldConfig;
+import herald.http.Herald;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Every scenario at a tiny size against a real Herald, so the load generator cannot rot. The
+ * figures are not judged here (benchmarks are not timed tests); only that each scenario runs
+ * and reports what it should.
+ */
+class ScenariosSmokeTest {
+    private static Herald herald;
+
+    @BeforeAll
+    static void start() throws Exception {
+        herald = Herald.start(HeraldConfig.load(ConfigFactory.parseString(
+                "herald.server.port = 0\nherald.websocket.outbound-buffer.bytes = 64 KiB")));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        herald.close();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "fanout  | --clients 50 --rate 20 --step 1 --max-steps 2",
+            "latency | --clients 50 --rate 20 --duration 1",
+            "idle    | --clients 50 --hold 1",
+            "slow    | --clients 50 --stalled 2 --rate 50 --duration 1 --stall 3 --size 16384",
+            "storm   | --clients 50 --topics 3",
+    })
+    void scenarioRunsAndReports(String scenario, String flags) throws Exception {
+        String[] args = (scenario + " --url ws://127.0.0.1:" + herald.port() + "/ws " + flags).split("\\s+");
+        JsonNode result = Main.run(new Options(args));
+        assertEquals(scenario, result.path("scenario").asText());
+        assertEquals(50, result.path("clients").asInt(), result.toString());
+        assertEquals(0, result.path("seqGaps").asInt(), result.toString());
+        switch (scenario) {
+            case "fanout" -> assertTrue(result.path("steps").size() >= 1
+                    && result.path("steps").get(0).path("deliveryRatio").asDouble() > 0.9, result.toString());
+            case "latency" -> assertTrue(result.path("result").path("p99Ms").asDouble() > 0, result.toString());
+            case "idle" -> assertEquals(1.0, result.path("probeDeliveryRatio").asDouble(), result.toString());
+            case "slow" -> assertTrue(result.path("withStalled").path("deliveryRatio").asDouble() > 0.9, result.toString());
+            default -> assertEquals(150, result.path("freshSnapshots").asInt(), result.toString());
+        }
+    }
+}
