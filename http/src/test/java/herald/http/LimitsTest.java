@@ -3,6 +3,7 @@ package herald.http;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.nimbusds.jwt.JWTClaimsSet;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -10,7 +11,7 @@ import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** Each limit reached, refused with its status or error, and nothing else harmed. */
+/** Each limit reached, refused with its status or error, and nothing else harmed; and the optional token checks. */
 @ExtendWith(LogCapturingExtension.class)
 class LimitsTest {
 
@@ -68,6 +69,28 @@ class LimitsTest {
                 String other = Tokens.hs256("bo", Duration.ofMinutes(5), List.of("**"), List.of());
                 assertEquals(101, RawHttp.upgrade(server.herald.port(), "/ws", Map.of("Authorization", "Bearer " + other)).status(),
                         "another user is not affected");
+            }
+        }
+    }
+
+    @Test
+    void issuerAndAudienceAreCheckedWhenConfigured() throws Exception {
+        try (TestServer server = TestServer.start("""
+                herald.auth.mode = jwt
+                herald.auth.jwt.hs256-secret = "%s"
+                herald.auth.jwt.issuer = "https://auth.example"
+                herald.auth.jwt.audience = "herald"
+                """.formatted(Tokens.SECRET))) {
+            var base = Tokens.claims("iss-user", Duration.ofMinutes(5), List.of("**"), List.of()).build();
+            Map<String, Integer> cases = Map.of(
+                    Tokens.hs256(base), 401,
+                    Tokens.hs256(new JWTClaimsSet.Builder(base).issuer("https://other.example").audience("herald").build()), 401,
+                    Tokens.hs256(new JWTClaimsSet.Builder(base).issuer("https://auth.example").audience("another").build()), 401,
+                    Tokens.hs256(new JWTClaimsSet.Builder(base).issuer("https://auth.example").audience("herald").build()), 101);
+            for (var c : cases.entrySet()) {
+                RawHttp.Response response = RawHttp.upgrade(server.herald.port(), "/ws",
+                        Map.of("Authorization", "Bearer " + c.getKey()));
+                assertEquals((int) c.getValue(), response.status(), response.body());
             }
         }
     }

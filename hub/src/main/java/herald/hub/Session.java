@@ -298,11 +298,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
     /** The first auth frame of a connection that opened without a token. */
     private void authenticate(ClientFrame.Auth auth) {
-        Principal verified;
-        try {
-            verified = authenticator.verify(auth.token());
-        } catch (AuthenticationException e) {
-            authFailed(auth.id(), e.getMessage());
+        Principal verified = verifiedOrClosed(auth);
+        if (verified == null) {
             return;
         }
         if (!connections.authenticated(identity.sessionId(), verified.user())) {
@@ -321,11 +318,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
      * once; subscriptions the new token no longer allows are ended.
      */
     private void refresh(ClientFrame.Auth auth) {
-        Principal verified;
-        try {
-            verified = authenticator.verify(auth.token());
-        } catch (AuthenticationException e) {
-            authFailed(auth.id(), e.getMessage());
+        Principal verified = verifiedOrClosed(auth);
+        if (verified == null) {
             return;
         }
         if (!verified.user().equals(principal.user())) {
@@ -341,6 +335,16 @@ public final class Session extends AbstractBehavior<Session.Command> {
                 send(new ServerFrame.Unsubscribed(null, List.of(topic)));
                 forbidden(null, topic, "the refreshed token does not allow this topic");
             }
+        }
+    }
+
+    /** The auth frame's principal, or null after answering auth_failed and closing with 4001. */
+    private Principal verifiedOrClosed(ClientFrame.Auth auth) {
+        try {
+            return authenticator.verify(auth.token());
+        } catch (AuthenticationException e) {
+            authFailed(auth.id(), e.getMessage());
+            return null;
         }
     }
 
