@@ -43,7 +43,7 @@ final class SseEndpoint {
             started.session().tell(new Session.StartSubscriptions(topics));
             AtomicReference<CloseConnection> closedBy = new AtomicReference<>();
             return Source.single(ByteString.fromString("retry: " + hub.settings().sse().retry().toMillis() + "\n\n"))
-                    .concat(started.outbound().source().map(SseEndpoint::event))
+                    .concat(started.outbound().source().map(frame -> event(frame.text())))
                     // A close ends the stream cleanly after a comment saying why, instead of breaking it.
                     .recover(new PFBuilder<Throwable, ByteString>()
                             .match(CloseConnection.class, close -> {

@@ -2,6 +2,7 @@ package herald.http;
 
 import herald.hub.Audit;
 import herald.hub.Hub;
+import herald.hub.OutboundFrame;
 import herald.hub.Principal;
 import herald.hub.Session;
 import java.util.concurrent.CompletableFuture;
@@ -44,20 +45,14 @@ final class WebSocketEndpoint {
         Session.Identity identity = new Session.Identity(Sessions.newId(), remoteAddress, Session.Transport.WEBSOCKET);
         Audit.accepted(identity.sessionId(), principal == null ? null : principal.user(), remoteAddress, "WebSocket");
         CompletableFuture<ActorRef<Session.Command>> session = new CompletableFuture<>();
-        return WebSocketFrames.handle(upgrade, connection(identity, principal, session), pekkoSettings,
-                hub.settings().websocket(), log,
+        return WebSocketFrames.handle(upgrade, materializer -> {
+                    Sessions.Started connection = Sessions.start(identity, principal, hub, system, materializer);
+                    session.complete(connection.session());
+                    return new WebSocketFrames.Wiring(inbound(connection.session(), materializer),
+                            connection.outbound().source().map(OutboundFrame::utf8));
+                }, pekkoSettings, hub.settings().websocket(), log,
                 ended -> session.thenAccept(ref ->
                         ref.tell(new Session.ConnectionEnded(ended.code(), ended.reason(), ended.byClient()))));
-    }
-
-    private Flow<Message, Message, NotUsed> connection(Session.Identity identity, Principal principal,
-                                                        CompletableFuture<ActorRef<Session.Command>> started) {
-        return Flow.<Message, Message, NotUsed>fromMaterializer((materializer, attributes) -> {
-            Sessions.Started connection = Sessions.start(identity, principal, hub, system, materializer);
-            started.complete(connection.session());
-            return Flow.fromSinkAndSource(inbound(connection.session(), materializer),
-                    connection.outbound().source().map(WebSocketEndpoint::message));
-        }).mapMaterializedValue(done -> NotUsed.getInstance());
     }
 
     /**
@@ -83,10 +78,5 @@ final class WebSocketEndpoint {
             return CompletableFuture.completedFuture(message.getStrictText());
         }
         return message.toStrict(timeoutMillis, materializer).thenApply(TextMessage::getStrictText);
-    }
-
-    /** Pekko's frame stack takes its own message class, which the Java factory does not create. */
-    private static Message message(String text) {
-        return org.apache.pekko.http.scaladsl.model.ws.TextMessage$.MODULE$.apply(text);
     }
 }

@@ -6,10 +6,14 @@ import herald.protocol.CloseCode;
 import herald.protocol.FrameCodec;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.event.LoggingAdapter;
+import org.apache.pekko.http.impl.engine.ws.FrameEvent$;
 import org.apache.pekko.http.impl.engine.ws.FrameHandler;
 import org.apache.pekko.http.impl.engine.ws.FrameLogger$;
 import org.apache.pekko.http.impl.engine.ws.Protocol;
@@ -17,13 +21,20 @@ import org.apache.pekko.http.impl.engine.ws.UpgradeToWebSocketLowLevel;
 import org.apache.pekko.http.impl.engine.ws.WebSocket$;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
 import org.apache.pekko.http.scaladsl.settings.WebSocketSettings;
 import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.BidiShape;
 import org.apache.pekko.stream.Inlet;
 import org.apache.pekko.stream.Outlet;
+import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.GraphDSL;
+import org.apache.pekko.stream.javadsl.MergePreferred;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
 import org.apache.pekko.stream.stage.AbstractInHandler;
 import org.apache.pekko.stream.stage.AbstractOutHandler;
 import org.apache.pekko.stream.stage.GraphStage;
@@ -41,7 +52,8 @@ import scala.concurrent.duration.FiniteDuration;
  * {@link UpgradeToWebSocketLowLevel} whose {@code handleFrames} takes a frame-level flow. This class
  * rebuilds Pekko's own server stack from its internal layers (masking, frame logging, frame handling,
  * keep-alive, message API), so unmasking, ping/pong, fragments, UTF-8 checks and the close handshake
- * all stay Pekko's, and inserts two small layers of its own:
+ * all stay Pekko's. Outbound frames, UTF-8 already, are merged in below the message API, so a frame
+ * shared by many subscribers is never encoded per subscriber. It inserts two small layers of its own:
  * <ul>
  *   <li>below frame handling, a tap that notes the time of every inbound frame (pongs included) for
  *       the idle timeout;</li>
@@ -71,34 +83,72 @@ final class WebSocketFrames {
     private WebSocketFrames() {
     }
 
+    /** What a connection needs once it is materialized: where client messages go, and its outbound frames. */
+    record Wiring(Sink<Message, NotUsed> inbound, Source<ByteString, NotUsed> frames) {
+    }
+
     /**
-     * Answers an upgrade request with {@code handler} behind Herald's frame stack. {@code onEnded} is
-     * called once when the connection is over, however it ended.
+     * Answers an upgrade request with Herald's frame stack. {@code start} is called once, when the
+     * connection's stream is materialized, and wires the connection; its frames are UTF-8 already
+     * (encoded once per change, shared by all subscribers). {@code onEnded} is called once when the
+     * connection is over, however it ended.
      */
-    static HttpResponse handle(WebSocketUpgrade upgrade, Flow<Message, Message, NotUsed> handler,
+    static HttpResponse handle(WebSocketUpgrade upgrade, Function<Materializer, Wiring> start,
                                WebSocketSettings pekkoSettings, HeraldSettings.WebSocket settings,
                                LoggingAdapter log, Consumer<Ended> onEnded) {
         if (!(upgrade instanceof UpgradeToWebSocketLowLevel lowLevel)) {
             log.warning("Pekko HTTP's WebSocket internals changed; close codes fall back to 1000/1011");
+            Flow<Message, Message, NotUsed> handler = Flow.<Message, Message, NotUsed>fromMaterializer((mat, attrs) -> {
+                Wiring wiring = start.apply(mat);
+                return Flow.fromSinkAndSource(wiring.inbound(),
+                        wiring.frames().map(bytes -> (Message) TextMessage.create(bytes.utf8String())));
+            }).mapMaterializedValue(done -> NotUsed.getInstance());
             return upgrade.handleMessagesWith(handler.watchTermination((mat, done) -> {
                 done.whenComplete((ok, error) -> onEnded.accept(new Ended(error == null ? 1000 : 1011, "", false)));
                 return mat;
             }));
         }
-        return lowLevel.handleFrames(stack(handler, pekkoSettings, settings, log, onEnded), Option.empty());
+        return lowLevel.handleFrames(stack(start, pekkoSettings, settings, log, onEnded), Option.empty());
     }
 
+    /**
+     * The stack. Outbound frames do not pass Pekko's message API (which would encode each text
+     * again for every subscriber): they are merged in below it as ready frames, ahead of what the
+     * message API sends. The message API still sees a handler whose output is a control stream that
+     * ends when the frames end, with their failure, so closes work as for any handler.
+     */
     @SuppressWarnings({"unchecked", "rawtypes"})
     private static org.apache.pekko.stream.scaladsl.Flow stack(
-            Flow<Message, Message, NotUsed> handler, WebSocketSettings pekkoSettings,
+            Function<Materializer, Wiring> start, WebSocketSettings pekkoSettings,
             HeraldSettings.WebSocket settings, LoggingAdapter log, Consumer<Ended> onEnded) {
         WebSocket$ ws = WebSocket$.MODULE$;
         LastInbound lastInbound = new LastInbound();
         HandlerEnded handlerEnded = new HandlerEnded();
-        Flow<Message, Message, NotUsed> watched = handler.watchTermination((mat, done) -> {
-            done.whenComplete((ok, error) -> handlerEnded.fire(error));
-            return mat;
-        });
+        AtomicReference<Wiring> wired = new AtomicReference<>();
+        Function<Materializer, Wiring> once = mat -> wired.updateAndGet(w -> w != null ? w : start.apply(mat));
+        CompletableFuture<Boolean> framesDone = new CompletableFuture<>();
+
+        Source<Object, NotUsed> frames = Source.<ByteString, NotUsed>fromMaterializer((mat, attrs) -> once.apply(mat).frames())
+                .watchTermination((notUsed, done) -> {
+                    done.whenComplete((ok, error) -> {
+                        handlerEnded.fire(error);
+                        if (error == null) {
+                            framesDone.complete(true);
+                        } else {
+                            framesDone.completeExceptionally(error);
+                        }
+                    });
+                    return NotUsed.getInstance();
+                })
+                .map(bytes -> (Object) FrameEvent$.MODULE$.fullFrame(org.apache.pekko.http.impl.engine.ws.Protocol$Opcode$Text$.MODULE$, Option.empty(),
+                        bytes, true, false, false, false))
+                // How the frames ended (a close code) reaches the close layer through the control stream.
+                .recoverWithRetries(1, Throwable.class, Source::empty);
+        Flow<Message, Message, NotUsed> control = Flow.<Message, Message, NotUsed>fromMaterializer((mat, attrs) ->
+                Flow.fromSinkAndSource(once.apply(mat).inbound(),
+                        Source.completionStage(framesDone).flatMapConcat(ended -> Source.<Message>empty())))
+                .mapMaterializedValue(done -> NotUsed.getInstance());
+
         WebSocketSettings withKeepAlive = settings.keepAlivePing() == null ? pekkoSettings
                 : pekkoSettings.withPeriodicKeepAliveMaxIdle(finite(settings.keepAlivePing()));
         org.apache.pekko.stream.scaladsl.BidiFlow activityTap = org.apache.pekko.stream.javadsl.BidiFlow
@@ -118,8 +168,21 @@ final class WebSocketFrames {
                 // Pekko checks its close deadline on a tick of this interval, a timer per connection.
                 // CloseCodes enforces close-grace itself, so Pekko's check is only a backstop and
                 // ticks rarely: idle connections should cost no CPU.
-                .atop(ws.messageAPI(true, finite(settings.closeGrace())));
-        return layers.join(watched);
+                .atop(withFramesBelow(ws.messageAPI(true, finite(settings.closeGrace())), frames));
+        return layers.join(control);
+    }
+
+    /** The message API with ready frames merged into its output, frames first when both are waiting. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static org.apache.pekko.stream.scaladsl.BidiFlow withFramesBelow(
+            org.apache.pekko.stream.scaladsl.BidiFlow messageApi, Source<Object, NotUsed> frames) {
+        return org.apache.pekko.stream.javadsl.BidiFlow.fromGraph(GraphDSL.create(builder -> {
+            BidiShape api = (BidiShape) builder.add((org.apache.pekko.stream.Graph) messageApi);
+            org.apache.pekko.stream.scaladsl.MergePreferred.MergePreferredShape<Object> merge = builder.add(MergePreferred.<Object>create(1));
+            builder.from(builder.add(frames)).toInlet(merge.preferred());
+            builder.from(api.out2()).toInlet(merge.in(0));
+            return new BidiShape(api.in1(), api.out1(), api.in2(), merge.out());
+        })).asScala();
     }
 
     private static FiniteDuration finite(Duration d) {

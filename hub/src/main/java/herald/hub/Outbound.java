@@ -18,7 +18,7 @@ import org.apache.pekko.stream.javadsl.Source;
  */
 public final class Outbound {
     private final BoundedSourceQueue<OutboundFrame> queue;
-    private final Source<String, NotUsed> source;
+    private final Source<OutboundFrame, NotUsed> source;
     private final int maxFrames;
     private final long maxBytes;
     /** Counted here rather than by the queue, whose own capacity is rounded up to a power of two. */
@@ -38,17 +38,17 @@ public final class Outbound {
             release(frame);
             metrics.framesOut.increment();
             metrics.bytesOut.increment(frame.bytes());
-            return frame.text();
+            return frame;
         }).concatLazy(Source.lazySource(() -> closeAfterQueued == null
-                ? Source.<String>empty() : Source.<String>failed(closeAfterQueued)));
+                ? Source.<OutboundFrame>empty() : Source.<OutboundFrame>failed(closeAfterQueued)));
     }
 
     public static Outbound create(int maxFrames, long maxBytes, Materializer materializer, HubMetrics metrics) {
         return new Outbound(maxFrames, maxBytes, materializer, metrics);
     }
 
-    /** The frames' texts in order; it fails with {@link CloseConnection} once {@link #close} is called. */
-    public Source<String, NotUsed> source() {
+    /** The frames in order; it fails with {@link CloseConnection} once {@link #close} is called. */
+    public Source<OutboundFrame, NotUsed> source() {
         return source;
     }
 

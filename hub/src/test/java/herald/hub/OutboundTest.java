@@ -47,7 +47,7 @@ class OutboundTest {
         Outbound outbound = Outbound.create(10, 1000, materializer, metrics);
         outbound.offer(OutboundFrame.of("queued"));
         outbound.close(CloseCode.SLOW_CONSUMER, "slow");
-        CompletableFuture<String> first = outbound.source().runWith(Sink.head(), materializer).toCompletableFuture();
+        CompletableFuture<OutboundFrame> first = outbound.source().runWith(Sink.head(), materializer).toCompletableFuture();
         ExecutionException failure = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
                 () -> first.get(5, TimeUnit.SECONDS));
         CloseConnection close = assertInstanceOf(CloseConnection.class, failure.getCause());
@@ -63,7 +63,7 @@ class OutboundTest {
         outbound.closeAfterQueued(CloseCode.UNAUTHENTICATED, "auth failed");
         java.util.List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
         CompletableFuture<org.apache.pekko.Done> done = outbound.source()
-                .runForeach(seen::add, materializer).toCompletableFuture();
+                .runForeach(frame -> seen.add(frame.text()), materializer).toCompletableFuture();
         ExecutionException failure = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
                 () -> done.get(5, TimeUnit.SECONDS));
         assertEquals(java.util.List.of("explanation"), seen);
@@ -76,8 +76,8 @@ class OutboundTest {
         outbound.offer(OutboundFrame.of("abc"));
         outbound.offer(OutboundFrame.of("de"));
         outbound.complete();
-        assertEquals(java.util.List.of("abc", "de"),
-                outbound.source().runWith(Sink.seq(), materializer).toCompletableFuture().get(5, TimeUnit.SECONDS));
+        assertEquals(java.util.List.of("abc", "de"), outbound.source().map(OutboundFrame::text)
+                .runWith(Sink.seq(), materializer).toCompletableFuture().get(5, TimeUnit.SECONDS));
         assertEquals(0, outbound.queuedBytes());
         assertEquals(2, metrics.framesOut.count());
         assertEquals(5, metrics.bytesOut.count());

@@ -56,7 +56,8 @@ class TopicTest {
         Subscriber(int maxFrames, boolean reading) {
             outbound = Outbound.create(maxFrames, 1 << 20, Materializer.matFromSystem(testKit.system()), metrics);
             if (reading) {
-                outbound.source().runForeach(frames.getRef()::tell, Materializer.matFromSystem(testKit.system()));
+                outbound.source().runForeach(frame -> frames.getRef().tell(frame.text()),
+                        Materializer.matFromSystem(testKit.system()));
             }
         }
 
