@@ -96,6 +96,24 @@ class LimitsTest {
     }
 
     @Test
+    void aTokenAcceptedWithinTheClockSkewIsNotClosedAtOnce() throws Exception {
+        try (TestServer server = TestServer.start("""
+                herald.auth.mode = jwt
+                herald.auth.jwt.hs256-secret = "%s"
+                herald.auth.jwt.clock-skew = 30s
+                """.formatted(Tokens.SECRET))) {
+            String expiredMomentsAgo = Tokens.hs256(new JWTClaimsSet.Builder(
+                    Tokens.claims("skew-user", Duration.ofMinutes(1), List.of("**"), List.of()).build())
+                    .expirationTime(java.util.Date.from(java.time.Instant.now().minusSeconds(5))).build());
+            try (WsClient client = WsClient.connect(server.ws(), Map.of("Authorization", "Bearer " + expiredMomentsAgo))) {
+                assertEquals("welcome", client.next().path("type").asText());
+                client.send("{\"type\":\"ping\",\"id\":\"still\"}");
+                assertEquals("still", client.next().path("id").asText(), "open within the skew, not closed with 4002");
+            }
+        }
+    }
+
+    @Test
     void newTopicsBeyondMaxTopicsAreRefusedAndExistingOnesGoOn() throws Exception {
         try (TestServer server = TestServer.start("herald.limits.max-topics = 3");
              WsClient client = WsClient.connectWelcomed(server.ws())) {

@@ -172,11 +172,14 @@ public final class Session extends AbstractBehavior<Session.Command> {
         expireAtTokenExpiry();
     }
 
-    /** A timer, not a check on the next frame: a silent client is closed at the moment its token expires. */
+    /**
+     * A timer, not a check on the next frame: a silent client is closed the moment its token expires,
+     * with the clock skew that verification allows, so a token just accepted is not closed at once.
+     */
     private void expireAtTokenExpiry() {
         if (principal.expiresAt() > 0) {
-            long millis = Math.max(0, principal.expiresAt() - System.currentTimeMillis());
-            timers.startSingleTimer(TokenExpired.INSTANCE, Duration.ofMillis(millis));
+            long millis = principal.expiresAt() + settings.auth().jwt().clockSkew().toMillis() - System.currentTimeMillis();
+            timers.startSingleTimer(TokenExpired.INSTANCE, Duration.ofMillis(Math.max(0, millis)));
         }
     }
 
