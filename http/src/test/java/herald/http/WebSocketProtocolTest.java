@@ -339,6 +339,30 @@ class WebSocketProtocolTest {
     }
 
     @Test
+    void aClientWhoseConnectionJustDiesIsForgottenByItsTopicsAndTheGauge() throws Exception {
+        server.publish("{\"topic\":\"vanish:1\",\"op\":\"set\",\"key\":\"k\",\"data\":1}");
+        double openBefore = OperationsTest.metric(server, "herald_connections_open");
+        WsClient client = WsClient.connectWelcomed(server.ws());
+        client.send(subscribe("s", "vanish:1"));
+        client.next();
+        assertEquals(1, subscribersOf("vanish:1"));
+        client.socket().abort();
+        Eventually.await("the dead connection's subscription is dropped", Duration.ofSeconds(10),
+                () -> subscribersOf("vanish:1") == 0);
+        Eventually.await("the open-connections gauge is back", Duration.ofSeconds(10),
+                () -> OperationsTest.metric(server, "herald_connections_open") == openBefore);
+    }
+
+    private static int subscribersOf(String topic) throws Exception {
+        for (JsonNode t : Json.parse(server.get("/api/topics?limit=1000").body()).path("topics")) {
+            if (t.path("topic").asText().equals(topic)) {
+                return t.path("subscribers").asInt();
+            }
+        }
+        return 0;
+    }
+
+    @Test
     void aClientThatClosesGetsItsCloseAnsweredAndLeavesItsTopics() throws Exception {
         WsClient client = WsClient.connectWelcomed(server.ws());
         client.send(subscribe("s", "leave:1"));
