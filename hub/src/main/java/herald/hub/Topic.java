@@ -151,9 +151,8 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
                 new ServerFrame.Snapshot(subscribe.requestId(), name, epoch, seq, List.copyOf(entries.values()))));
         if (deliver(subscription, snapshot)) {
             subscription.session.tell(new Subscribed(name, subscribe.requestId(), getContext().getSelf()));
-        } else if (subscribers.remove(subscription.session) != null) {
-            getContext().unwatch(subscription.session);
-            forgotSubscriber();
+        } else {
+            drop(subscription.session);
         }
         return stopIfIdle();
     }
@@ -178,17 +177,12 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     }
 
     private Behavior<Command> onUnsubscribe(Unsubscribe unsubscribe) {
-        if (subscribers.remove(unsubscribe.subscriber()) != null) {
-            getContext().unwatch(unsubscribe.subscriber());
-            forgotSubscriber();
-        }
+        drop(unsubscribe.subscriber());
         return stopIfIdle();
     }
 
     private Behavior<Command> onSubscriberTerminated(SubscriberTerminated terminated) {
-        if (subscribers.remove(terminated.subscriber()) != null) {
-            forgotSubscriber();
-        }
+        drop(terminated.subscriber());
         return stopIfIdle();
     }
 
@@ -251,13 +245,21 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
             Subscription subscription = each.next();
             if (!deliver(subscription, frame)) {
                 each.remove();
-                getContext().unwatch(subscription.session);
-                forgotSubscriber();
+                forget(subscription.session);
             }
         }
     }
 
-    private void forgotSubscriber() {
+    /** Removes a subscriber, if it is one. */
+    private void drop(ActorRef<Notice> session) {
+        if (subscribers.remove(session) != null) {
+            forget(session);
+        }
+    }
+
+    /** What follows a subscriber's removal: no more watching, and the counts. */
+    private void forget(ActorRef<Notice> session) {
+        getContext().unwatch(session);
         metrics.unsubscribed();
         stats.subscribers = subscribers.size();
     }
