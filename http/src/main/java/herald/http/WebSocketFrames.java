@@ -37,6 +37,7 @@ import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 import org.apache.pekko.stream.stage.AbstractInHandler;
 import org.apache.pekko.stream.stage.AbstractOutHandler;
+import org.apache.pekko.stream.stage.AsyncCallback;
 import org.apache.pekko.stream.stage.GraphStage;
 import org.apache.pekko.stream.stage.GraphStageLogic;
 import org.apache.pekko.stream.stage.TimerGraphStageLogic;
@@ -123,7 +124,6 @@ final class WebSocketFrames {
             HeraldSettings.WebSocket settings, LoggingAdapter log, Consumer<Ended> onEnded) {
         WebSocket$ ws = WebSocket$.MODULE$;
         LastInbound lastInbound = new LastInbound();
-        HandlerEnded handlerEnded = new HandlerEnded();
         AtomicReference<Wiring> wired = new AtomicReference<>();
         Function<Materializer, Wiring> once = mat -> wired.updateAndGet(w -> w != null ? w : start.apply(mat));
         CompletableFuture<Boolean> framesDone = new CompletableFuture<>();
@@ -131,7 +131,6 @@ final class WebSocketFrames {
         Source<Object, NotUsed> frames = Source.<ByteString, NotUsed>fromMaterializer((mat, attrs) -> once.apply(mat).frames())
                 .watchTermination((notUsed, done) -> {
                     done.whenComplete((ok, error) -> {
-                        handlerEnded.fire(error);
                         if (error == null) {
                             framesDone.complete(true);
                         } else {
@@ -164,7 +163,7 @@ final class WebSocketFrames {
                 .atop(ws.frameHandling(true, finite(settings.closeGrace()), log))
                 .atop(ws.periodicKeepAlive(withKeepAlive))
                 .atop(org.apache.pekko.stream.scaladsl.BidiFlow.fromGraph(
-                        new CloseCodes(settings, lastInbound, handlerEnded, onEnded)))
+                        new CloseCodes(settings, lastInbound, framesDone, onEnded)))
                 // Pekko checks its close deadline on a tick of this interval, a timer per connection.
                 // CloseCodes enforces close-grace itself, so Pekko's check is only a backstop and
                 // ticks rarely: idle connections should cost no CPU.
@@ -196,33 +195,6 @@ final class WebSocketFrames {
         }
     }
 
-    /**
-     * The handler's end, reported beside the stream. In-band, that end reaches {@link CloseCodes} only
-     * when the socket takes more data, which a stalled client never lets happen; close-grace must
-     * start anyway, so the stage also hears of it here (through an async callback, whenever it runs).
-     */
-    private static final class HandlerEnded {
-        private Consumer<Throwable> listener;
-        private boolean fired;
-        private Throwable error;
-
-        synchronized void fire(Throwable error) {
-            if (listener != null) {
-                listener.accept(error);
-            } else {
-                fired = true;
-                this.error = error;
-            }
-        }
-
-        synchronized void listen(Consumer<Throwable> listener) {
-            this.listener = listener;
-            if (fired) {
-                listener.accept(error);
-            }
-        }
-    }
-
     /** When the last inbound frame arrived; written and read inside one connection's stream only. */
     private static final class LastInbound {
         long nanos = System.nanoTime();
@@ -242,14 +214,19 @@ final class WebSocketFrames {
 
         private final HeraldSettings.WebSocket settings;
         private final LastInbound lastInbound;
-        private final HandlerEnded handlerEnded;
+        /**
+         * How the outbound frames ended, heard beside the stream: in-band, that end reaches this stage
+         * only when the socket takes more data, which a stalled client never lets happen, and
+         * close-grace must start anyway.
+         */
+        private final CompletableFuture<Boolean> framesDone;
         private final Consumer<Ended> onEnded;
 
-        CloseCodes(HeraldSettings.WebSocket settings, LastInbound lastInbound, HandlerEnded handlerEnded,
+        CloseCodes(HeraldSettings.WebSocket settings, LastInbound lastInbound, CompletableFuture<Boolean> framesDone,
                    Consumer<Ended> onEnded) {
             this.settings = settings;
             this.lastInbound = lastInbound;
-            this.handlerEnded = handlerEnded;
+            this.framesDone = framesDone;
             this.onEnded = onEnded;
         }
 
@@ -302,11 +279,12 @@ final class WebSocketFrames {
                     // and thousands of quiet connections wake the server rarely.
                     Duration every = settings.idleTimeout().dividedBy(4);
                     scheduleWithFixedDelay(IDLE_CHECK, every, every);
-                    handlerEnded.listen(createAsyncCallback(this::onHandlerEnded)::invoke);
+                    AsyncCallback<Throwable> ended = createAsyncCallback(this::onFramesEnded);
+                    framesDone.whenComplete((ok, error) -> ended.invoke(error));
                 }
 
-                /** The handler ended, perhaps long before its end can pass a stalled socket. */
-                private void onHandlerEnded(Throwable error) {
+                /** The outbound frames ended, perhaps long before their end can pass a stalled socket. */
+                private void onFramesEnded(Throwable error) {
                     if (peerClosed) {
                         return;
                     }

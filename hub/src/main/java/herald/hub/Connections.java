@@ -10,7 +10,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
- * The sessions that are open right now, so that shutdown can close each of them with 1001 and
+ * The connections open right now: counted against the connection limits (in all, per address, per
+ * user) from the upgrade on, and known by session so that shutdown can close each with 1001 and
  * wait until they are gone. Sessions add and remove themselves.
  */
 public final class Connections {
