@@ -1,6 +1,5 @@
 package herald.protocol;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import java.util.List;
 
@@ -23,8 +22,7 @@ public sealed interface ApiBody {
 
     /** One page of the running topics; {@code next} is where the following page starts, absent on the last. */
     @JsonPropertyOrder({"topics", "next"})
-    @JsonInclude(JsonInclude.Include.NON_NULL)
-    record TopicList(List<TopicSummary> topics, String next) implements ApiBody {
+    record TopicList(List<TopicSummary> topics, @Omissible String next) implements ApiBody {
         @JsonPropertyOrder({"topic", "seq", "entries", "subscribers"})
         public record TopicSummary(String topic, long seq, int entries, int subscribers) {
         }

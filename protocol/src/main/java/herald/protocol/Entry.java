@@ -1,14 +1,13 @@
 package herald.protocol;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import com.fasterxml.jackson.annotation.JsonRawValue;
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 
 /** One entry of a topic's state, as a snapshot lists it. {@code data} is raw JSON text. */
 @JsonPropertyOrder({"key", "seq", "event", "data"})
 public record Entry(
         String key,
         long seq,
-        @JsonInclude(JsonInclude.Include.NON_NULL) String event,
-        @JsonRawValue String data) {
+        @Omissible String event,
+        @JsonSerialize(using = RawJson.class) String data) {
 }

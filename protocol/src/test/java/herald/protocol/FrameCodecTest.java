@@ -85,6 +85,25 @@ class FrameCodecTest {
                 codec.decode("{\"type\":\"publish\",\"id\":\"p\",\"topic\":\"t\",\"op\":\"clear\",\"event\":\"e\"}"));
     }
 
+    /** The annotations that shape the generated TypeScript types must describe what decode reads. */
+    @Test
+    void decodesClientFramesWrittenFromTheirAnnotatedRecords() throws Exception {
+        var writer = new com.fasterxml.jackson.databind.ObjectMapper().writerFor(ClientFrame.class);
+        List<ClientFrame> frames = List.of(
+                new ClientFrame.Auth("a", "token"),
+                new ClientFrame.Subscribe(null, List.of("chat:1", "chat:2")),
+                new ClientFrame.Unsubscribe("u", List.of("chat:1")),
+                new ClientFrame.Publish("p", new Change("chat:1", Op.SET, "k", "typed", "{\"x\":[1,2]}")),
+                new ClientFrame.Publish(null, new Change("chat:1", Op.APPEND, null, null, "7")),
+                new ClientFrame.Publish("d", new Change("chat:1", Op.DELETE, "k", null, null)),
+                new ClientFrame.Publish("c", new Change("chat:1", Op.CLEAR, null, null, null)),
+                new ClientFrame.Ping("p2"));
+        for (ClientFrame frame : frames) {
+            String text = writer.writeValueAsString(frame);
+            assertEquals(frame, codec.decode(text), text);
+        }
+    }
+
     @Test
     void echoesTheIdInAnErrorWhenItCouldBeRead() {
         InvalidFrameException e = assertThrows(InvalidFrameException.class,

@@ -1,0 +1,166 @@
+/* tslint:disable */
+/* eslint-disable */
+
+export interface ApiBody {
+}
+
+export interface ApiError extends ApiBody {
+    code: ErrorCode;
+    message: string;
+}
+
+export interface Auth extends ClientFrame {
+    id?: string;
+    token: string;
+    type: "auth";
+}
+
+export interface Change {
+    data?: unknown;
+    event?: string;
+    key?: string;
+    op: Op;
+    topic: string;
+}
+
+export interface ClientFrame {
+    type: "auth" | "subscribe" | "unsubscribe" | "publish" | "ping";
+}
+
+export interface Entry {
+    data: unknown;
+    event?: string;
+    key: string;
+    seq: number;
+}
+
+export interface ErrorFrame extends ServerFrame {
+    code: ErrorCode;
+    id?: string;
+    message: string;
+    topic?: string;
+    type: "error";
+}
+
+export interface EventFrame extends ServerFrame {
+    data?: unknown;
+    event?: string;
+    key?: string;
+    op: Op;
+    seq: number;
+    topic: string;
+    type: "event";
+}
+
+export interface Health extends ApiBody {
+    status: string;
+}
+
+export interface Ping extends ClientFrame {
+    id?: string;
+    type: "ping";
+}
+
+export interface Pong extends ServerFrame {
+    id?: string;
+    time: number;
+    type: "pong";
+}
+
+export interface Publish extends ClientFrame {
+    data?: unknown;
+    event?: string;
+    id?: string;
+    key?: string;
+    op: Op;
+    topic: string;
+    type: "publish";
+}
+
+export interface Published extends ServerFrame {
+    id?: string;
+    seq: number;
+    topic: string;
+    type: "published";
+}
+
+export interface PublishResult {
+    seq: number;
+    topic: string;
+}
+
+export interface PublishResults extends ApiBody {
+    results: PublishResult[];
+}
+
+export interface Refreshed extends ServerFrame {
+    expires: number;
+    id?: string;
+    type: "refreshed";
+}
+
+export interface ServerFrame {
+    type: "welcome" | "snapshot" | "event" | "refreshed" | "unsubscribed" | "published" | "pong" | "error";
+}
+
+export interface Snapshot extends ServerFrame {
+    entries: Entry[];
+    epoch: string;
+    id?: string;
+    seq: number;
+    topic: string;
+    type: "snapshot";
+}
+
+export interface Subscribe extends ClientFrame {
+    id?: string;
+    topics: string[];
+    type: "subscribe";
+}
+
+export interface TopicList extends ApiBody {
+    next?: string;
+    topics: TopicSummary[];
+}
+
+export interface TopicState extends ApiBody {
+    entries: Entry[];
+    epoch: string;
+    seq: number;
+    topic: string;
+}
+
+export interface TopicSummary {
+    entries: number;
+    seq: number;
+    subscribers: number;
+    topic: string;
+}
+
+export interface Unsubscribe extends ClientFrame {
+    id?: string;
+    topics: string[];
+    type: "unsubscribe";
+}
+
+export interface Unsubscribed extends ServerFrame {
+    id?: string;
+    topics: string[];
+    type: "unsubscribed";
+}
+
+export interface Welcome extends ServerFrame {
+    heartbeat: number;
+    protocol: number;
+    session: string;
+    type: "welcome";
+    user: string | null;
+}
+
+export type ClientFrameUnion = Auth | Subscribe | Unsubscribe | Publish | Ping;
+
+export type ErrorCode = "bad_request" | "unknown_type" | "invalid_topic" | "forbidden" | "unauthenticated" | "auth_failed" | "rate_limited" | "too_many_topics" | "payload_too_large" | "not_found" | "internal";
+
+export type Op = "set" | "append" | "delete" | "clear";
+
+export type ServerFrameUnion = Welcome | Snapshot | EventFrame | Refreshed | Unsubscribed | Published | Pong | ErrorFrame;
