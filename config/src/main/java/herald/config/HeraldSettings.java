@@ -23,6 +23,7 @@ public record HeraldSettings(
         RateLimit rateLimit,
         Tls tls,
         Api api,
+        boolean webEnabled,
         Duration shutdownGrace) {
 
     public enum AuthMode {
@@ -109,6 +110,7 @@ public record HeraldSettings(
                             positiveInt(c, "herald.rate-limit.burst"), positiveInt(c, "herald.rate-limit.close-after")),
                     tls(c),
                     new Api(bytes(c, "herald.api.max-body"), positive(c, "herald.api.ask-timeout")),
+                    c.getBoolean("herald.web.enabled"),
                     positive(c, "herald.shutdown-grace"));
             settings.checkTogether(root);
             return settings;

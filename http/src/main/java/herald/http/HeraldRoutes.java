@@ -104,8 +104,18 @@ public final class HeraldRoutes extends AllDirectives {
                         ? complete(json(StatusCodes.OK, new ApiBody.Health("ready")))
                         : complete(json(StatusCodes.SERVICE_UNAVAILABLE, new ApiBody.Health(readiness.state()))))),
                 path("metrics", () -> get(() ->
-                        complete(HttpResponse.create().withEntity(HttpEntities.create(PROMETHEUS_TEXT, prometheus.scrape()))))));
+                        complete(HttpResponse.create().withEntity(HttpEntities.create(PROMETHEUS_TEXT, prometheus.scrape()))))),
+                settings.webEnabled() ? web() : reject());
     }
+
+    /** The demo page and the browser client, built by client-js and packaged under herald/web. */
+    private Route web() {
+        return get(() -> concat(
+                pathEndOrSingleSlash(() -> getFromResource(WEB_ROOT + "/index.html")),
+                getFromResourceDirectory(WEB_ROOT)));
+    }
+
+    private static final String WEB_ROOT = "herald/web";
 
     private Route webSocket(HttpRequest request) {
         WebSocketUpgrade upgrade = request.getAttribute(AttributeKeys.webSocketUpgrade).orElse(null);

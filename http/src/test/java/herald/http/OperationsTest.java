@@ -166,6 +166,24 @@ class OperationsTest {
     }
 
     @Test
+    void servesTheDemoPageAndTheBrowserClientUnlessTurnedOff() throws Exception {
+        HttpResponse<String> page = server.get("/");
+        assertEquals(200, page.statusCode());
+        assertTrue(page.headers().firstValue("Content-Type").orElse("").startsWith("text/html"));
+        assertTrue(page.body().contains("<script type=\"module\" src=\"demo.js\">"), page.body());
+        HttpResponse<String> client = server.get("/herald-client.js");
+        assertEquals(200, client.statusCode());
+        assertTrue(client.headers().firstValue("Content-Type").orElse("").contains("javascript"));
+        assertTrue(client.body().contains("HeraldClient = class"), "the bundled client");
+        assertEquals(404, server.get("/no-such-file.js").statusCode());
+        try (TestServer quiet = TestServer.start("herald.web.enabled = off")) {
+            assertEquals(404, quiet.get("/").statusCode());
+            assertEquals(404, quiet.get("/herald-client.js").statusCode());
+            assertEquals(200, quiet.get("/health/live").statusCode());
+        }
+    }
+
+    @Test
     void topicListingIsPagedAndCapped() throws Exception {
         StringBuilder batch = new StringBuilder("{\"changes\":[");
         for (int i = 0; i < 250; i++) {
