@@ -126,6 +126,7 @@ export interface TopicList extends ApiBody {
 export interface TopicState extends ApiBody {
     entries: Entry[];
     epoch: string;
+    node?: string;
     seq: number;
     topic: string;
 }

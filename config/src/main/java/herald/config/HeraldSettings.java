@@ -24,6 +24,7 @@ public record HeraldSettings(
         Tls tls,
         Api api,
         boolean webEnabled,
+        Cluster cluster,
         Duration shutdownGrace) {
 
     public enum AuthMode {
@@ -89,6 +90,14 @@ public record HeraldSettings(
     public record Api(int maxBody, Duration askTimeout) {
     }
 
+    /**
+     * @param seedNodes   "host:port" of the nodes a starting node contacts to join
+     * @param downAfter   how long the split-brain resolver waits for a stable view before downing
+     */
+    public record Cluster(boolean enabled, String host, int port, List<String> seedNodes, String splitBrainStrategy,
+                          Duration downAfter) {
+    }
+
     /** Reads and checks {@code herald { }}; throws {@link SettingsException} naming the first bad key. */
     public static HeraldSettings fromConfig(Config root) {
         try {
@@ -111,12 +120,33 @@ public record HeraldSettings(
                     tls(c),
                     new Api(bytes(c, "herald.api.max-body"), positive(c, "herald.api.ask-timeout")),
                     c.getBoolean("herald.web.enabled"),
+                    cluster(c),
                     positive(c, "herald.shutdown-grace"));
             settings.checkTogether(root);
             return settings;
         } catch (ConfigException e) {
             throw new SettingsException("bad configuration: " + e.getMessage(), e);
         }
+    }
+
+    private static Cluster cluster(Config c) {
+        List<String> seeds = List.copyOf(c.getStringList("herald.cluster.seed-nodes"));
+        for (String seed : seeds) {
+            if (!seed.matches("[^:\\s]+:\\d{1,5}")) {
+                throw new SettingsException("herald.cluster.seed-nodes: expected \"host:port\" entries, got '" + seed + "'");
+            }
+        }
+        String strategy = c.getString("herald.cluster.split-brain-resolver");
+        if (!List.of("keep-majority", "keep-oldest", "down-all").contains(strategy)) {
+            throw new SettingsException("herald.cluster.split-brain-resolver: expected keep-majority, keep-oldest or down-all, got '"
+                    + strategy + "'");
+        }
+        boolean enabled = c.getBoolean("herald.cluster.enabled");
+        if (enabled && seeds.isEmpty()) {
+            throw new SettingsException("herald.cluster.seed-nodes: a cluster needs at least one seed node");
+        }
+        return new Cluster(enabled, nonEmpty(c, "herald.cluster.host"), port(c, "herald.cluster.port"), seeds,
+                strategy, positive(c, "herald.cluster.down-after"));
     }
 
     private static WebSocket webSocket(Config c) {

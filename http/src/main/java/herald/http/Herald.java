@@ -6,6 +6,7 @@ import herald.config.HeraldSettings;
 import herald.hub.Authenticator;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -36,6 +37,7 @@ public final class Herald implements AutoCloseable {
         long phaseMillis = settings.shutdownGrace().plusSeconds(5).toMillis();
         Config withPhase = ConfigFactory.parseString(
                 "pekko.coordinated-shutdown.phases.before-service-unbind.timeout = " + phaseMillis + "ms")
+                .withFallback(cluster(settings.cluster()))
                 .withFallback(config);
         Authenticator authenticator = Authenticator.create(settings.auth());
         HttpsConnectionContext https = Tls.serverContext(settings.tls());
@@ -48,6 +50,21 @@ public final class Herald implements AutoCloseable {
             system.terminate();
             throw e;
         }
+    }
+
+    /** The Pekko settings that make this node a cluster member, from herald.cluster; none when it is off. */
+    private static Config cluster(HeraldSettings.Cluster cluster) {
+        if (!cluster.enabled()) {
+            return ConfigFactory.empty();
+        }
+        return ConfigFactory.parseMap(Map.of(
+                "pekko.actor.provider", "cluster",
+                "pekko.remote.artery.canonical.hostname", cluster.host(),
+                "pekko.remote.artery.canonical.port", cluster.port(),
+                "pekko.cluster.seed-nodes", cluster.seedNodes().stream().map(seed -> "pekko://herald@" + seed).toList(),
+                "pekko.cluster.downing-provider-class", "org.apache.pekko.cluster.sbr.SplitBrainResolverProvider",
+                "pekko.cluster.split-brain-resolver.active-strategy", cluster.splitBrainStrategy(),
+                "pekko.cluster.split-brain-resolver.stable-after", cluster.downAfter().toMillis() + "ms"));
     }
 
     public InetSocketAddress address() {

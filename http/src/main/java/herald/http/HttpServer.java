@@ -6,6 +6,7 @@ import herald.hub.Connections;
 import herald.hub.Hub;
 import herald.hub.HubMetrics;
 import herald.hub.LocalTopics;
+import herald.hub.TopicOwners;
 import herald.hub.TopicRegistry;
 import herald.protocol.CloseCode;
 import herald.protocol.FrameCodec;
@@ -23,6 +24,8 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.Done;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -88,7 +91,10 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
         this.bound = bound;
         this.https = https;
         this.connections = new Connections(settings.limits());
-        this.readiness = new Readiness(connections);
+        boolean clustered = settings.cluster().enabled();
+        this.readiness = new Readiness(connections, clustered
+                ? () -> Cluster.get(context.getSystem()).selfMember().status() == MemberStatus.up()
+                : () -> true);
         new JvmMemoryMetrics().bindTo(prometheus);
         gcMetrics.bindTo(prometheus);
         new JvmThreadMetrics().bindTo(prometheus);
@@ -99,7 +105,8 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
 
         FrameCodec codec = new FrameCodec();
         ActorRef<TopicRegistry.Command> registry = context.spawn(
-                TopicRegistry.create(settings.topics(), settings.limits().maxTopics(), codec, metrics), "topics");
+                TopicRegistry.create(settings.topics(), settings.limits().maxTopics(), codec, metrics,
+                        clustered ? TopicOwners.start(context.getSystem(), settings) : null), "topics");
         Hub hub = new Hub(settings, codec, new LocalTopics(registry, context.getSystem().scheduler()), connections,
                 metrics, authenticator);
         HeraldRoutes routes = new HeraldRoutes(hub, prometheus, readiness, context.getSystem());

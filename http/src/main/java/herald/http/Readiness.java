@@ -1,14 +1,20 @@
 package herald.http;
 
 import herald.hub.Connections;
+import java.util.function.BooleanSupplier;
 
-/** Whether Herald takes connections: only once it is bound, and never again once shutdown has begun. */
+/**
+ * Whether Herald takes connections: once it is bound (and, in a cluster, once this node is an Up
+ * member), and never again once shutdown has begun.
+ */
 public final class Readiness {
     private final Connections connections;
+    private final BooleanSupplier member;
     private volatile boolean bound;
 
-    Readiness(Connections connections) {
+    Readiness(Connections connections, BooleanSupplier member) {
         this.connections = connections;
+        this.member = member;
     }
 
     void bound() {
@@ -16,10 +22,16 @@ public final class Readiness {
     }
 
     boolean isReady() {
-        return bound && !connections.draining();
+        return bound && member.getAsBoolean() && !connections.draining();
     }
 
     String state() {
-        return connections.draining() ? "shutting down" : bound ? "ready" : "starting";
+        if (connections.draining()) {
+            return "shutting down";
+        }
+        if (!bound) {
+            return "starting";
+        }
+        return member.getAsBoolean() ? "ready" : "joining the cluster";
     }
 }

@@ -7,6 +7,7 @@ import herald.protocol.ErrorCode;
 import herald.protocol.FrameCodec;
 import herald.protocol.Op;
 import herald.protocol.ServerFrame;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -20,13 +21,20 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * One topic: its entries in seq order, its seq and epoch, and its subscribers. Every change is
- * applied here, numbered, encoded to JSON once and the same frame sent to every subscriber.
+ * One topic on this node: its entries in seq order, its seq and epoch, and this node's subscribers.
+ * Each change is encoded to JSON once and the same frame written into every subscriber's buffer.
  *
- * <p>A topic with neither entries nor subscribers asks its registry to stop it, so an unused topic
- * costs nothing; the next start is a new history with a new epoch.
+ * <p>On a single node the topic owns its state: it numbers every change itself. In a cluster it is
+ * this node's <em>relay</em> of the topic's {@link TopicOwner}: it joins the owner, receives its
+ * state and then each numbered change once for the whole node, and fans them out here. When the
+ * owner is lost it joins the owner's successor, whose new epoch reaches every subscriber as an
+ * unasked snapshot.
+ *
+ * <p>A topic with nothing to keep (a relay: no subscribers; an owner: no entries either) asks its
+ * registry to stop it, so an unused topic costs nothing; the next start is a new history.
  */
 public final class Topic extends AbstractBehavior<Topic.Command> {
 
@@ -53,6 +61,25 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     public record GetState(ActorRef<ApiBody.TopicState> replyTo) implements Command {
     }
 
+    /** From the owner, to a relay that joined it: the whole state, after which {@link Replicated} follow. */
+    public record Synced(ActorRef<TopicOwner.Command> owner, String epoch, long seq, List<TopicData.Item> entries)
+            implements Command, ClusterMessage {
+    }
+
+    /** From the owner: the steps of one change, in seq order, sent once to each node's relay. */
+    public record Replicated(String epoch, List<TopicData.Step> steps) implements Command, ClusterMessage {
+    }
+
+    private record OwnerLost(ActorRef<TopicOwner.Command> owner) implements Command {
+    }
+
+    /** A join can be lost while the cluster moves the owner (sent to a node being removed): ask again. */
+    private enum RetryJoin implements Command {
+        INSTANCE
+    }
+
+    private static final Duration JOIN_RETRY = Duration.ofSeconds(2);
+
     /** From the registry after {@link TopicRegistry.Idle}: stop if still idle. */
     enum Stop implements Command {
         INSTANCE
@@ -78,7 +105,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     public sealed interface PublishOutcome extends Notice {
     }
 
-    public record Published(String topic, long seq, String requestId) implements PublishOutcome {
+    public record Published(String topic, long seq, String requestId) implements PublishOutcome, ClusterMessage {
     }
 
     /**
@@ -86,39 +113,50 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
      * instead of {@link Subscribed} or {@link Published}.
      */
     public record Refused(String topic, String requestId, boolean toSubscribe, ErrorCode code, String message)
-            implements PublishOutcome {
+            implements PublishOutcome, ClusterMessage {
     }
 
+    /** {@code owners} is null on a single node, where the topic owns its state. */
     static Behavior<Command> create(String name, int maxEntries, FrameCodec codec, HubMetrics metrics,
-                                    TopicStats stats, ActorRef<TopicRegistry.Command> registry) {
-        return Behaviors.setup(context -> new Topic(context, name, maxEntries, codec, metrics, stats, registry));
+                                    TopicStats stats, ActorRef<TopicRegistry.Command> registry, TopicOwners owners) {
+        return Behaviors.withTimers(timers -> Behaviors.setup(
+                context -> new Topic(context, timers, name, maxEntries, codec, metrics, stats, registry, owners)));
     }
 
     private final String name;
-    private final String epoch;
     private final int maxEntries;
     private final FrameCodec codec;
     private final HubMetrics metrics;
     private final TopicStats stats;
     private final ActorRef<TopicRegistry.Command> registry;
-    /** Insertion order is seq order: a key that changes is removed and put back at the end. */
-    private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>();
+    private final TopicOwners owners;
+    private final TimerScheduler<Command> timers;
     /** Insertion-ordered for stable iteration; keyed by session so that a resubscribe replaces the old one. */
     private final LinkedHashMap<ActorRef<Notice>, Subscription> subscribers = new LinkedHashMap<>();
-    private long seq;
+    /** A relay's subscribes that arrived before the owner's state; null once synced, and always on one node. */
+    private List<Subscribe> waiting;
+    private TopicData data;
+    private ActorRef<TopicOwner.Command> owner;
     private boolean stopRequested;
 
-    private Topic(ActorContext<Command> context, String name, int maxEntries, FrameCodec codec, HubMetrics metrics,
-                  TopicStats stats, ActorRef<TopicRegistry.Command> registry) {
+    private Topic(ActorContext<Command> context, TimerScheduler<Command> timers, String name, int maxEntries,
+                  FrameCodec codec, HubMetrics metrics, TopicStats stats, ActorRef<TopicRegistry.Command> registry,
+                  TopicOwners owners) {
         super(context);
+        this.timers = timers;
         this.name = name;
         this.maxEntries = maxEntries;
         this.codec = codec;
         this.metrics = metrics;
         this.stats = stats;
         this.registry = registry;
-        this.epoch = newEpoch();
-        context.getLog().debug("Topic [{}] started with epoch [{}]", name, epoch);
+        this.owners = owners;
+        if (owners == null) {
+            data = new TopicData(newEpoch());
+            context.getLog().debug("Topic [{}] started with epoch [{}]", name, data.epoch);
+        } else {
+            join();
+        }
     }
 
     /** Unique across restarts of the topic and of the server: a time part and a random part. */
@@ -134,6 +172,15 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
                 .onMessage(Unsubscribe.class, this::onUnsubscribe)
                 .onMessage(Publish.class, this::onPublish)
                 .onMessage(GetState.class, this::onGetState)
+                .onMessage(Synced.class, this::onSynced)
+                .onMessage(Replicated.class, this::onReplicated)
+                .onMessage(OwnerLost.class, this::onOwnerLost)
+                .onMessageEquals(RetryJoin.INSTANCE, () -> {
+                    if (waiting != null) {
+                        join();
+                    }
+                    return this;
+                })
                 .onMessage(SubscriberTerminated.class, this::onSubscriberTerminated)
                 .onMessageEquals(Stop.INSTANCE, this::onStop)
                 .onSignal(PostStop.class, stop -> onPostStop())
@@ -141,6 +188,10 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     }
 
     private Behavior<Command> onSubscribe(Subscribe subscribe) {
+        if (waiting != null) {
+            waiting.add(subscribe);
+            return this;
+        }
         Subscription subscription = subscribe.subscription();
         if (subscribers.put(subscription.session, subscription) == null) {
             getContext().watchWith(subscription.session, new SubscriberTerminated(subscription.session));
@@ -148,7 +199,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
             stats.subscribers = subscribers.size();
         }
         OutboundFrame snapshot = OutboundFrame.of(codec.encode(
-                new ServerFrame.Snapshot(subscribe.requestId(), name, epoch, seq, List.copyOf(entries.values()))));
+                new ServerFrame.Snapshot(subscribe.requestId(), name, data.epoch, data.seq(), data.entries())));
         if (deliver(subscription, snapshot)) {
             subscription.session.tell(new Subscribed(name, subscribe.requestId(), getContext().getSelf()));
         } else {
@@ -187,59 +238,103 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     }
 
     private Behavior<Command> onPublish(Publish publish) {
-        Change change = publish.change();
-        long changeSeq = ++seq;
-        switch (change.op()) {
-            case SET -> {
-                boolean replaced = entries.remove(change.key()) != null;
-                entries.put(change.key(), new Entry(change.key(), changeSeq, change.event(), change.data()));
-                broadcast(change.op(), change.key(), change.event(), change.data());
-                if (!replaced) {
-                    evictOverLimit();
-                }
-            }
-            case APPEND -> {
-                String key = Long.toString(changeSeq);
-                entries.put(key, new Entry(key, changeSeq, change.event(), change.data()));
-                broadcast(change.op(), key, change.event(), change.data());
-                evictOverLimit();
-            }
-            case DELETE -> {
-                entries.remove(change.key());
-                broadcast(change.op(), change.key(), change.event(), null);
-            }
-            case CLEAR -> {
-                entries.clear();
-                broadcast(change.op(), null, change.event(), null);
-            }
+        if (owners != null) {
+            owners.publish(name, publish);
+            return this;
         }
+        List<TopicData.Step> steps = data.apply(publish.change(), maxEntries);
+        steps.forEach(this::broadcast);
         metrics.publishLatency.record(System.nanoTime() - publish.receivedNanos(), TimeUnit.NANOSECONDS);
-        stats.seq = seq;
-        stats.entries = entries.size();
-        publish.replyTo().tell(new Published(name, changeSeq, publish.requestId()));
+        updateStats();
+        publish.replyTo().tell(new Published(name, steps.get(0).seq(), publish.requestId()));
         return stopIfIdle();
     }
 
-    /** Each eviction is a change of its own, numbered right after the one that caused it. */
-    private void evictOverLimit() {
-        Iterator<Entry> oldest = entries.values().iterator();
-        while (entries.size() > maxEntries) {
-            Entry evicted = oldest.next();
-            oldest.remove();
-            ++seq;
-            broadcast(Op.DELETE, evicted.key(), "evicted", null);
+    /** A relay's first state, or a fresh one after a gap or the owner's loss. */
+    private Behavior<Command> onSynced(Synced synced) {
+        if (waiting == null && synced.owner().equals(owner) && synced.epoch().equals(data.epoch)) {
+            return this;
         }
+        timers.cancel(RetryJoin.INSTANCE);
+        boolean resynced = data != null;
+        data = new TopicData(synced.epoch(), synced.seq(), synced.entries());
+        if (!synced.owner().equals(owner)) {
+            if (owner != null) {
+                getContext().unwatch(owner);
+            }
+            owner = synced.owner();
+            getContext().watchWith(owner, new OwnerLost(owner));
+        }
+        if (resynced) {
+            getContext().getLog().debug("Topic [{}] resynced from its owner: epoch [{}] seq [{}]", name, data.epoch, data.seq());
+            OutboundFrame snapshot = OutboundFrame.of(codec.encode(
+                    new ServerFrame.Snapshot(null, name, data.epoch, data.seq(), data.entries())));
+            subscribers.values().removeIf(subscription -> {
+                boolean gone = !deliver(subscription, snapshot);
+                if (gone) {
+                    forget(subscription.session);
+                }
+                return gone;
+            });
+        }
+        updateStats();
+        List<Subscribe> early = waiting;
+        waiting = null;
+        early.forEach(this::onSubscribe);
+        return stopIfIdle();
+    }
+
+    private Behavior<Command> onReplicated(Replicated replicated) {
+        if (waiting != null) {
+            return this;
+        }
+        if (!replicated.epoch().equals(data.epoch) || replicated.steps().get(0).seq() != data.seq() + 1) {
+            getContext().getLog().warn("Topic [{}] missed changes from its owner (at seq [{}], got [{}] of epoch [{}]); resyncing",
+                    name, data.seq(), replicated.steps().get(0).seq(), replicated.epoch());
+            join();
+            return this;
+        }
+        for (TopicData.Step step : replicated.steps()) {
+            data.replay(step);
+            broadcast(step);
+        }
+        updateStats();
+        return this;
+    }
+
+    private Behavior<Command> onOwnerLost(OwnerLost lost) {
+        if (lost.owner().equals(owner)) {
+            getContext().getLog().debug("Topic [{}] lost its owner [{}]; joining its successor", name, owner.path().address());
+            owner = null;
+            join();
+        }
+        return this;
+    }
+
+    /** Asks the owner (wherever sharding has it, or starts it) for its state; events wait until it comes. */
+    private void join() {
+        if (waiting == null) {
+            waiting = new ArrayList<>();
+        }
+        owners.join(name, getContext().getSelf());
+        timers.startSingleTimer(RetryJoin.INSTANCE, JOIN_RETRY);
+    }
+
+    private void updateStats() {
+        stats.seq = data.seq();
+        stats.entries = data.size();
     }
 
     /**
-     * Encodes the change at the current seq once and writes the same frame into every subscriber's
-     * buffer. A subscriber that is gone (or too slow) is dropped here; its session does the rest.
+     * Encodes one step once and writes the same frame into every subscriber's buffer. A subscriber
+     * that is gone (or too slow) is dropped here; its session does the rest.
      */
-    private void broadcast(Op op, String key, String event, String data) {
+    private void broadcast(TopicData.Step step) {
         if (subscribers.isEmpty()) {
             return;
         }
-        OutboundFrame frame = OutboundFrame.of(codec.encode(new ServerFrame.Event(name, seq, op, key, event, data)));
+        OutboundFrame frame = OutboundFrame.of(codec.encode(
+                new ServerFrame.Event(name, step.seq(), step.op(), step.key(), step.event(), step.data())));
         Iterator<Subscription> each = subscribers.values().iterator();
         while (each.hasNext()) {
             Subscription subscription = each.next();
@@ -267,11 +362,14 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     /** Whatever the reason for stopping, the subscriptions it held are gone from the gauge. */
     private Behavior<Command> onPostStop() {
         subscribers.forEach((session, subscription) -> metrics.unsubscribed());
+        if (owner != null) {
+            owner.tell(new TopicOwner.Leave(getContext().getSelf()));
+        }
         return this;
     }
 
     private Behavior<Command> onGetState(GetState get) {
-        get.replyTo().tell(new ApiBody.TopicState(name, epoch, seq, new ArrayList<>(entries.values())));
+        get.replyTo().tell(new ApiBody.TopicState(name, data.epoch, data.seq(), data.entries(), null));
         return stopIfIdle();
     }
 
@@ -293,7 +391,8 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         return this;
     }
 
+    /** A relay keeps nothing the owner does not, so it is idle without subscribers. */
     private boolean isIdle() {
-        return subscribers.isEmpty() && entries.isEmpty();
+        return subscribers.isEmpty() && waiting == null && (owners != null || data.isEmpty());
     }
 }

@@ -19,8 +19,9 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
- * The single node's topic directory: starts a topic on its first message, forwards every message
- * to it, and stops it when it turns idle.
+ * This node's topic directory: starts a topic on its first message, forwards every message to it,
+ * and stops it when it turns idle. In a cluster the topics here are relays of their owners; a
+ * publish or a state query goes straight to the owner instead, with no relay started for it.
  *
  * <p>Stopping is a handshake so that no message is lost to a topic that is on its way out: the
  * topic reports {@link Idle}; the registry sends it {@link Topic.Stop} and holds that topic's
@@ -48,9 +49,10 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     private record TopicTerminated(String topic, ActorRef<Topic.Command> ref) implements Command {
     }
 
+    /** {@code owners} is null on a single node. */
     public static Behavior<Command> create(HeraldSettings.Topics settings, int maxTopics, FrameCodec codec,
-                                           HubMetrics metrics) {
-        return Behaviors.setup(context -> new TopicRegistry(context, settings, maxTopics, codec, metrics));
+                                           HubMetrics metrics, TopicOwners owners) {
+        return Behaviors.setup(context -> new TopicRegistry(context, settings, maxTopics, codec, metrics, owners));
     }
 
     private record Running(ActorRef<Topic.Command> ref, TopicStats stats) {
@@ -60,6 +62,7 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     private final int maxTopics;
     private final FrameCodec codec;
     private final HubMetrics metrics;
+    private final TopicOwners owners;
     /** Sorted, so that listing pages by name costs a lookup, not a sort of every topic. */
     private final TreeMap<String, Running> topics = new TreeMap<>();
     /** Messages held for topics that were asked to stop, until they stop or say they are still active. */
@@ -68,12 +71,13 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     private long incarnations;
 
     private TopicRegistry(ActorContext<Command> context, HeraldSettings.Topics settings, int maxTopics,
-                          FrameCodec codec, HubMetrics metrics) {
+                          FrameCodec codec, HubMetrics metrics, TopicOwners owners) {
         super(context);
         this.settings = settings;
         this.maxTopics = maxTopics;
         this.codec = codec;
         this.metrics = metrics;
+        this.owners = owners;
     }
 
     @Override
@@ -88,6 +92,14 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     }
 
     private Behavior<Command> onForward(Forward forward) {
+        if (owners != null && forward.command() instanceof Topic.Publish publish) {
+            owners.publish(forward.topic(), publish);
+            return this;
+        }
+        if (owners != null && forward.command() instanceof Topic.GetState get) {
+            owners.getState(forward.topic(), get);
+            return this;
+        }
         List<Topic.Command> waiting = held.get(forward.topic());
         if (waiting != null) {
             waiting.add(forward.command());
@@ -114,7 +126,7 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
             return true;
         }
         if (command instanceof Topic.GetState get) {
-            get.replyTo().tell(new ApiBody.TopicState(topic, Topic.newEpoch(), 0, List.of()));
+            get.replyTo().tell(new ApiBody.TopicState(topic, Topic.newEpoch(), 0, List.of(), null));
             return true;
         }
         if (topics.size() < maxTopics) {
@@ -133,7 +145,7 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
         String actorName = "topic-" + (++incarnations) + "-" + URLEncoder.encode(name, StandardCharsets.UTF_8);
         TopicStats stats = new TopicStats();
         ActorRef<Topic.Command> ref = getContext().spawn(
-                Topic.create(name, settings.maxEntriesFor(name), codec, metrics, stats, getContext().getSelf()),
+                Topic.create(name, settings.maxEntriesFor(name), codec, metrics, stats, getContext().getSelf(), owners),
                 actorName);
         getContext().watchWith(ref, new TopicTerminated(name, ref));
         metrics.topicStarted();

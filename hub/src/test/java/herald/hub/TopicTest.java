@@ -35,7 +35,7 @@ class TopicTest {
     private final HubMetrics metrics = HubMetrics.unregistered();
 
     private ActorRef<Topic.Command> topic(int maxEntries, TestProbe<TopicRegistry.Command> registry) {
-        return testKit.spawn(Topic.create("t", maxEntries, codec, metrics, new TopicStats(), registry.getRef()),
+        return testKit.spawn(Topic.create("t", maxEntries, codec, metrics, new TopicStats(), registry.getRef(), null),
                 "topic-" + (++names));
     }
 
@@ -184,7 +184,7 @@ class TopicTest {
     @Test
     void theRegistryRestartsAStoppedTopicWithANewEpochAndLosesNoMessage() {
         HeraldSettings.Topics settings = new HeraldSettings.Topics(10, List.of());
-        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 100, codec, metrics),
+        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 100, codec, metrics, null),
                 "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
         Subscriber sub = new Subscriber(1000, true);
@@ -208,7 +208,7 @@ class TopicTest {
     @Test
     void theRegistryListsRunningTopicsInPagesByName() throws Exception {
         HeraldSettings.Topics settings = new HeraldSettings.Topics(10, List.of());
-        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 100, codec, metrics),
+        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 100, codec, metrics, null),
                 "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
         TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
@@ -233,7 +233,7 @@ class TopicTest {
     @Test
     void theRegistryRefusesANewTopicOverMaxTopicsAndKeepsTheOthers() {
         HeraldSettings.Topics settings = new HeraldSettings.Topics(10, List.of());
-        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 2, codec, metrics),
+        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 2, codec, metrics, null),
                 "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
         TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
@@ -260,7 +260,7 @@ class TopicTest {
     void theRegistryAnswersStateOfAnUnknownTopicWithoutStartingIt() throws Exception {
         HeraldSettings.Topics settings = new HeraldSettings.Topics(10, List.of());
         HubMetrics own = HubMetrics.unregistered();
-        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 2, codec, own),
+        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 2, codec, own, null),
                 "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
         ApiBody.TopicState state = topics.<ApiBody.TopicState>ask("ghost", Topic.GetState::new, Duration.ofSeconds(3))

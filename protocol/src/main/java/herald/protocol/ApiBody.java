@@ -28,7 +28,9 @@ public sealed interface ApiBody {
         }
     }
 
-    @JsonPropertyOrder({"topic", "epoch", "seq", "entries"})
-    record TopicState(String topic, String epoch, long seq, List<Entry> entries) implements ApiBody {
+    /** A topic's state; in a cluster, {@code node} is the address of the node that owns the topic. */
+    @JsonPropertyOrder({"topic", "epoch", "seq", "entries", "node"})
+    record TopicState(String topic, String epoch, long seq, List<Entry> entries, @Omissible String node)
+            implements ApiBody {
     }
 }

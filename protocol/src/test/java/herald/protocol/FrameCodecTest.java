@@ -50,7 +50,7 @@ class FrameCodecTest {
         assertEquals("{\"results\":[{\"topic\":\"t\",\"seq\":1}]}",
                 codec.encode(new ApiBody.PublishResults(List.of(new ApiBody.PublishResults.Result("t", 1)))));
         assertEquals("{\"topic\":\"t\",\"epoch\":\"e\",\"seq\":0,\"entries\":[]}",
-                codec.encode(new ApiBody.TopicState("t", "e", 0, List.of())));
+                codec.encode(new ApiBody.TopicState("t", "e", 0, List.of(), null)));
     }
 
     @Test

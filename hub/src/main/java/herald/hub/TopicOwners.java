@@ -1,0 +1,63 @@
+package herald.hub;
+
+import herald.config.HeraldSettings;
+import herald.protocol.ApiBody;
+import herald.protocol.Change;
+import herald.protocol.Entry;
+import java.time.Duration;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+
+/**
+ * The way to every topic's {@link TopicOwner} through Cluster Sharding, wherever in the cluster it
+ * runs. Only the registry and the relays use it: sessions keep talking to their node's topics.
+ */
+public final class TopicOwners {
+    private final ClusterSharding sharding;
+    private final ActorSystem<?> system;
+    private final Duration askTimeout;
+
+    private TopicOwners(ActorSystem<?> system, Duration askTimeout) {
+        this.system = system;
+        this.sharding = ClusterSharding.get(system);
+        this.askTimeout = askTimeout;
+    }
+
+    /**
+     * Starts this node's part of the sharded topics. Shards are never moved to balance load: a moved
+     * owner would restart empty, so a topic stays where it started until its node leaves or is lost.
+     */
+    public static TopicOwners start(ActorSystem<?> system, HeraldSettings settings) {
+        ClusterSharding.get(system).init(Entity.of(TopicOwner.KEY,
+                        entity -> TopicOwner.create(entity, settings.topics().maxEntriesFor(entity.getEntityId())))
+                .withStopMessage(TopicOwner.Stop.INSTANCE)
+                .withAllocationStrategy(new NoRebalancing()));
+        return new TopicOwners(system, settings.api().askTimeout());
+    }
+
+    private EntityRef<TopicOwner.Command> owner(String topic) {
+        return sharding.entityRefFor(TopicOwner.KEY, topic);
+    }
+
+    void join(String topic, ActorRef<Topic.Command> relay) {
+        owner(topic).tell(new TopicOwner.Join(relay));
+    }
+
+    void publish(String topic, Topic.Publish publish) {
+        Change change = publish.change();
+        owner(topic).tell(new TopicOwner.Apply(change.op(), change.key(), change.event(), change.data(),
+                publish.requestId(), publish.replyTo()));
+    }
+
+    /** Asks the owner and answers in the HTTP API's shape; no answer in time leaves the caller's ask to time out. */
+    void getState(String topic, Topic.GetState get) {
+        AskPattern.<TopicOwner.Command, TopicOwner.State>ask(owner(topic), TopicOwner.GetState::new, askTimeout, system.scheduler())
+                .thenAccept(state -> get.replyTo().tell(new ApiBody.TopicState(topic, state.epoch(), state.seq(),
+                        state.entries().stream().map(i -> new Entry(i.key(), i.seq(), i.event(), i.data())).toList(),
+                        state.node())));
+    }
+}
