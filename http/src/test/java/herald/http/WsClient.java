@@ -68,9 +68,13 @@ final class WsClient implements AutoCloseable {
 
     /** The next message as JSON, failing the test when none arrives in time. */
     JsonNode next() throws InterruptedException {
-        String text = messages.poll(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        return next(TIMEOUT);
+    }
+
+    JsonNode next(Duration wait) throws InterruptedException {
+        String text = messages.poll(wait.toMillis(), TimeUnit.MILLISECONDS);
         if (text == null) {
-            throw new AssertionError("no message within " + TIMEOUT + (closed.isDone() ? "; closed " + closed.join() : ""));
+            throw new AssertionError("no message within " + wait + (closed.isDone() ? "; closed " + closed.join() : ""));
         }
         return Json.parse(text);
     }

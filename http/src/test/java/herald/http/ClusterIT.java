@@ -1,0 +1,290 @@
+package herald.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Three Herald nodes as separate JVM processes on loopback, joined into one cluster (herald.cluster):
+ * publishes through any node reach the clients of every node in seq order, the loss of a node
+ * restarts its topics elsewhere with a new epoch that every client is told about, and a slow client
+ * on one node slows nobody else.
+ */
+class ClusterIT {
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+    private static final List<String> TOPICS = IntStream.range(0, 12).mapToObj(i -> "room:" + i).toList();
+    private static final Duration CLUSTER_CHANGE = Duration.ofSeconds(60);
+
+    @Test
+    void publishesReachEveryNodeInOrderAndALostOwnersTopicsRestartElsewhere() throws Exception {
+        List<Node> nodes = startCluster();
+        try {
+            List<WsClient> clients = new ArrayList<>();
+            Map<String, String> epochs = new HashMap<>();
+            for (Node node : nodes) {
+                WsClient client = WsClient.connectWelcomed(node.herald.ws());
+                clients.add(client);
+                for (JsonNode snapshot : subscribe(client, TOPICS)) {
+                    String previous = epochs.putIfAbsent(snapshot.path("topic").asText(), snapshot.path("epoch").asText());
+                    assertTrue(previous == null || previous.equals(snapshot.path("epoch").asText()),
+                            "every node serves the same history of a topic: " + snapshot);
+                }
+            }
+
+            int rounds = 5;
+            for (int round = 0; round < rounds; round++) {
+                for (int n = 0; n < nodes.size(); n++) {
+                    int node = n;
+                    int value = round;
+                    publish(nodes.get(n), TOPICS.stream()
+                            .map(topic -> change(topic, "from-node-" + node, "{\"round\":" + value + "}")).toList());
+                }
+            }
+            int published = rounds * nodes.size();
+            for (WsClient client : clients) {
+                Map<String, List<Long>> received = readEvents(client, TOPICS, published);
+                for (String topic : TOPICS) {
+                    assertEquals(seqs(1, published), received.get(topic), "gapless and in order: " + topic);
+                }
+            }
+
+            Map<String, Integer> ownerOf = new HashMap<>();
+            for (String topic : TOPICS) {
+                ownerOf.put(topic, nodeOwning(nodes, state(nodes.get(0), topic).path("node").asText()));
+            }
+            int victim = ownerOf.containsValue(2) ? 2 : 1;
+            Set<String> lost = TOPICS.stream().filter(t -> ownerOf.get(t) == victim).collect(Collectors.toSet());
+            assertFalse(lost.isEmpty(), "the victim owns topics: " + ownerOf);
+
+            nodes.get(victim).herald.kill();
+
+            for (int n = 0; n < nodes.size(); n++) {
+                if (n == victim) {
+                    continue;
+                }
+                Set<String> told = new HashSet<>();
+                while (!told.equals(lost)) {
+                    // Nothing else is sent meanwhile: the next frame is the snapshot, once the cluster has moved the topic.
+                    JsonNode snapshot = clients.get(n).next(CLUSTER_CHANGE);
+                    assertEquals("snapshot", snapshot.path("type").asText(), snapshot.toString());
+                    assertFalse(snapshot.has("id"), "the hub sends it unasked: " + snapshot);
+                    String topic = snapshot.path("topic").asText();
+                    assertTrue(lost.contains(topic), "only the lost node's topics restart: " + snapshot);
+                    assertNotEquals(epochs.get(topic), snapshot.path("epoch").asText(), "a new history: " + snapshot);
+                    assertEquals(0, snapshot.path("seq").asLong());
+                    assertEquals(0, snapshot.path("entries").size(), "no client keeps the lost state");
+                    told.add(topic);
+                }
+            }
+
+            WsClient.Closed cut = clients.get(victim).awaitClose(CLUSTER_CHANGE);
+            assertEquals(1006, cut.code(), "the lost node's clients see their connection die");
+            Node survivor = nodes.get(victim == 1 ? 2 : 1);
+            WsClient back = WsClient.connectWelcomed(survivor.herald.ws());
+            clients.set(victim, back);
+            for (JsonNode snapshot : subscribe(back, TOPICS)) {
+                JsonNode state = state(survivor, snapshot.path("topic").asText());
+                assertEquals(state.path("epoch"), snapshot.path("epoch"));
+                assertEquals(state.path("seq"), snapshot.path("seq"));
+                assertEquals(state.path("entries"), snapshot.path("entries"));
+                assertEquals(lost.contains(snapshot.path("topic").asText()) ? 0 : published, snapshot.path("seq").asLong());
+            }
+
+            publish(nodes.get(0), TOPICS.stream().map(topic -> change(topic, "after", "true")).toList());
+            for (WsClient client : clients) {
+                Map<String, List<Long>> received = readEvents(client, TOPICS, 1);
+                for (String topic : TOPICS) {
+                    long expected = lost.contains(topic) ? 1 : published + 1;
+                    assertEquals(List.of(expected), received.get(topic), "delivery goes on after the loss: " + topic);
+                }
+            }
+            assertTrue(nodes.stream().anyMatch(node -> node.herald.output().contains("SBR took decision DownUnreachable")),
+                    "the split-brain resolver downed the lost node");
+        } finally {
+            stop(nodes);
+        }
+    }
+
+    @Test
+    void aSlowClientOnOneNodeIsClosedWithoutSlowingTheOthers() throws Exception {
+        List<Node> nodes = startCluster("-Dherald.websocket.close-grace=30s");
+        try {
+            WsClient stalled = WsClient.connectWelcomed(nodes.get(1).herald.ws());
+            subscribe(stalled, List.of("load"));
+            stalled.pause();
+            List<WsClient> healthy = new ArrayList<>();
+            for (Node node : nodes) {
+                WsClient client = WsClient.connectWelcomed(node.herald.ws());
+                subscribe(client, List.of("load"));
+                healthy.add(client);
+            }
+
+            String data = "\"" + "x".repeat(2000) + "\"";
+            List<String> batch = IntStream.range(0, 100).mapToObj(i -> change("load", "k" + i, data)).toList();
+            int published = 0;
+            while (!nodes.get(1).herald.output().contains("Slow consumer closed with 4008")) {
+                assertTrue(published < 200 * batch.size(), "the stalled client was never cut off");
+                publish(nodes.get(0), batch);
+                published += batch.size();
+                for (WsClient client : healthy) {
+                    assertEquals(Map.of("load", seqs(published - batch.size() + 1, published)),
+                            readEvents(client, List.of("load"), batch.size()),
+                            "every healthy client, on every node, gets every change in order meanwhile");
+                }
+            }
+            assertFalse(stalled.isClosed(), "the stalled client has still read nothing, and nobody waited for it");
+            stalled.resume();
+            assertEquals(4008, stalled.awaitClose(Duration.ofSeconds(30)).code());
+        } finally {
+            stop(nodes);
+        }
+    }
+
+    private record Node(HeraldProcess herald, int clusterPort) {
+    }
+
+    /** Stops the nodes and keeps what each printed in target/, for a failure's post-mortem. */
+    private static void stop(List<Node> nodes) throws Exception {
+        for (Node node : nodes) {
+            node.herald.close();
+            Files.writeString(Path.of("target", "cluster-it-node-" + node.clusterPort() + ".log"), node.herald.output());
+        }
+    }
+
+    /** Starts three nodes at once (the first two are the seeds) and waits until each is an Up member. */
+    private static List<Node> startCluster(String... extra) throws Exception {
+        int[] ports = freePorts(3);
+        List<CompletableFuture<Node>> starting = new ArrayList<>();
+        for (int port : ports) {
+            List<String> arguments = new ArrayList<>(List.of(
+                    "-Dherald.cluster.enabled=on",
+                    "-Dherald.cluster.port=" + port,
+                    "-Dherald.cluster.seed-nodes.0=127.0.0.1:" + ports[0],
+                    "-Dherald.cluster.seed-nodes.1=127.0.0.1:" + ports[1],
+                    "-Dherald.cluster.down-after=2s"));
+            arguments.addAll(List.of(extra));
+            starting.add(CompletableFuture.supplyAsync(() -> {
+                try {
+                    return new Node(HeraldProcess.start(arguments, Map.of()), port);
+                } catch (Exception e) {
+                    throw new CompletionException(e);
+                }
+            }));
+        }
+        List<Node> nodes = new ArrayList<>();
+        try {
+            for (CompletableFuture<Node> node : starting) {
+                nodes.add(node.join());
+            }
+            for (Node node : nodes) {
+                Eventually.await("node " + node.clusterPort() + " joined the cluster", CLUSTER_CHANGE,
+                        () -> get(node, "/health/ready").statusCode() == 200);
+            }
+            return nodes;
+        } catch (RuntimeException | Error e) {
+            starting.forEach(future -> future.thenAccept(node -> node.herald.close()));
+            throw e;
+        }
+    }
+
+    private static int[] freePorts(int count) throws Exception {
+        int[] ports = new int[count];
+        List<ServerSocket> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < count; i++) {
+                ServerSocket socket = new ServerSocket(0);
+                held.add(socket);
+                ports[i] = socket.getLocalPort();
+            }
+        } finally {
+            for (ServerSocket socket : held) {
+                socket.close();
+            }
+        }
+        return ports;
+    }
+
+    /** Subscribes in one frame and returns the snapshots, in the request's order. */
+    private static List<JsonNode> subscribe(WsClient client, List<String> topics) throws Exception {
+        client.send(Json.MAPPER.createObjectNode().put("type", "subscribe").put("id", "s")
+                .set("topics", Json.MAPPER.valueToTree(topics)));
+        List<JsonNode> snapshots = new ArrayList<>();
+        for (String topic : topics) {
+            JsonNode snapshot = client.next();
+            assertEquals("snapshot", snapshot.path("type").asText(), snapshot.toString());
+            assertEquals(topic, snapshot.path("topic").asText());
+            snapshots.add(snapshot);
+        }
+        return snapshots;
+    }
+
+    /** Reads events until each of these topics had {@code each} of them; returns their seqs per topic. */
+    private static Map<String, List<Long>> readEvents(WsClient client, List<String> topics, int each) throws Exception {
+        Map<String, List<Long>> seqs = new HashMap<>();
+        topics.forEach(topic -> seqs.put(topic, new ArrayList<>()));
+        while (seqs.values().stream().anyMatch(list -> list.size() < each)) {
+            JsonNode event = client.nextMatching(frame -> frame.path("type").asText().equals("event"));
+            seqs.computeIfAbsent(event.path("topic").asText(), t -> new ArrayList<>()).add(event.path("seq").asLong());
+        }
+        return seqs;
+    }
+
+    private static List<Long> seqs(long from, long to) {
+        return LongStream.rangeClosed(from, to).boxed().toList();
+    }
+
+    private static String change(String topic, String key, String data) {
+        return "{\"topic\":\"" + topic + "\",\"op\":\"set\",\"key\":\"" + key + "\",\"data\":" + data + "}";
+    }
+
+    private static void publish(Node node, List<String> changes) throws Exception {
+        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(node.herald.http("/api/publish"))
+                .timeout(Duration.ofSeconds(30))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"changes\":[" + String.join(",", changes) + "]}"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, response.statusCode(), response.body());
+    }
+
+    private static JsonNode state(Node node, String topic) throws Exception {
+        HttpResponse<String> response = get(node, "/api/topics/" + topic);
+        assertEquals(200, response.statusCode(), response.body());
+        return Json.parse(response.body());
+    }
+
+    private static HttpResponse<String> get(Node node, String path) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(node.herald.http(path)).timeout(Duration.ofSeconds(30)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Which node owns a topic, from the owner address GET /api/topics/{topic} names. */
+    private static int nodeOwning(List<Node> nodes, String address) {
+        for (int i = 0; i < nodes.size(); i++) {
+            if (address.endsWith(":" + nodes.get(i).clusterPort())) {
+                return i;
+            }
+        }
+        throw new AssertionError("no node at " + address);
+    }
+}
