@@ -10,6 +10,7 @@ final class Options {
             usage: java -jar herald-bench.jar SCENARIO --url ws://127.0.0.1:PORT/ws [flags]
               SCENARIO: fanout | latency | idle | slow | storm
               --url URL            Herald's WebSocket endpoint (its HTTP API is on the same host and port)
+              --publish-url URL    publish through another node's endpoint (a cluster), instead of --url's
               --server-pid PID     Herald's process, for CPU and RSS from /proc
               --api-key KEY        Authorization for /api/publish, when Herald runs with authentication
               --token JWT          token for the WebSocket upgrade, when Herald runs with authentication
@@ -54,6 +55,10 @@ final class Options {
         if (url == null) {
             throw new IllegalArgumentException("--url is required");
         }
+        return loopback(url);
+    }
+
+    private static URI loopback(String url) {
         URI uri = URI.create(url);
         if (!uri.getHost().equals("127.0.0.1") && !uri.getHost().equals("localhost") && !uri.getHost().equals("::1")) {
             throw new IllegalArgumentException("the load generator only targets loopback, not " + uri.getHost());
@@ -61,8 +66,9 @@ final class Options {
         return uri;
     }
 
+    /** The HTTP API the publisher posts to: that of --publish-url (another node of a cluster), else of --url. */
     URI publishUrl() {
-        URI ws = url();
+        URI ws = values.containsKey("publish-url") ? loopback(values.get("publish-url")) : url();
         return URI.create((ws.getScheme().equals("wss") ? "https" : "http") + "://" + ws.getHost() + ":" + ws.getPort()
                 + "/api/publish");
     }
