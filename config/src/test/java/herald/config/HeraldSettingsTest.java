@@ -33,6 +33,9 @@ class HeraldSettingsTest {
         assertEquals(1000, s.topics().maxEntries());
         assertEquals(1000, s.limits().maxSubscriptionsPerConnection());
         assertEquals(Duration.ofSeconds(10), s.shutdownGrace());
+        assertTrue(s.webEnabled());
+        assertEquals(new HeraldSettings.Cluster(false, "127.0.0.1", 25520, java.util.List.of(), "keep-majority",
+                Duration.ofSeconds(10)), s.cluster());
     }
 
     @Test
@@ -78,6 +81,10 @@ class HeraldSettingsTest {
             "herald.topics.retention = [{ pattern = \"a b\", max-entries = 1 }] | herald.topics.retention[0].pattern",
             "herald.topics.retention = [{ pattern = \"a.*\", max-entries = -1 }] | herald.topics.retention[0].max-entries: expected a whole number of at least 1",
             "pekko.http.server.idle-timeout = 30s | pekko.http.server.idle-timeout (30s) must be above herald.websocket.idle-timeout",
+            "herald.cluster.enabled = on | herald.cluster.seed-nodes: a cluster needs at least one seed node",
+            "herald.cluster.seed-nodes = [\"10.0.0.1\"] | herald.cluster.seed-nodes: expected \"host:port\" entries, got '10.0.0.1'",
+            "herald.cluster.split-brain-resolver = coin-toss | herald.cluster.split-brain-resolver: expected keep-majority",
+            "herald.cluster.port = 99999 | herald.cluster.port: expected a port number",
     })
     void aBadValueFailsWithAMessageNamingTheKey(String override, String expected) {
         SettingsException e = assertThrows(SettingsException.class, () -> read(override));

@@ -237,11 +237,8 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         return stopIfIdle();
     }
 
+    /** On one node only: in a cluster the registry sends publishes to the owner, never to a relay. */
     private Behavior<Command> onPublish(Publish publish) {
-        if (owners != null) {
-            owners.publish(name, publish);
-            return this;
-        }
         List<TopicData.Step> steps = data.apply(publish.change(), maxEntries);
         steps.forEach(this::broadcast);
         metrics.publishLatency.record(System.nanoTime() - publish.receivedNanos(), TimeUnit.NANOSECONDS);

@@ -2,6 +2,8 @@ package herald.hub;
 
 import herald.protocol.Change;
 import herald.protocol.Op;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -11,6 +13,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityContext;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -58,34 +61,50 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
         INSTANCE
     }
 
-    static Behavior<Command> create(EntityContext<Command> entity, int maxEntries) {
-        return Behaviors.setup(context -> new TopicOwner(context, entity, maxEntries));
+    private enum IdleCheck implements Command {
+        INSTANCE
+    }
+
+    /** How long an owner with neither entries nor relays waits before it stops. */
+    static final Duration IDLE_AFTER = Duration.ofSeconds(30);
+
+    static Behavior<Command> create(EntityContext<Command> entity, int maxEntries, TopicOwners owners) {
+        return Behaviors.withTimers(timers -> Behaviors.setup(
+                context -> new TopicOwner(context, timers, entity, maxEntries, owners)));
     }
 
     private final String name;
     private final int maxEntries;
     private final ActorRef<ClusterSharding.ShardCommand> shard;
+    private final TimerScheduler<Command> timers;
+    private final TopicOwners owners;
     private final TopicData data = new TopicData(Topic.newEpoch());
     private final Set<ActorRef<Topic.Command>> relays = new HashSet<>();
-    private boolean passivating;
+    /** Changes and joins that arrived after this owner asked to passivate; non-null while it waits for Stop. */
+    private List<Command> deferred;
 
-    private TopicOwner(ActorContext<Command> context, EntityContext<Command> entity, int maxEntries) {
+    private TopicOwner(ActorContext<Command> context, TimerScheduler<Command> timers, EntityContext<Command> entity,
+                       int maxEntries, TopicOwners owners) {
         super(context);
         this.name = entity.getEntityId();
         this.shard = entity.getShard();
+        this.timers = timers;
         this.maxEntries = maxEntries;
+        this.owners = owners;
         context.getLog().debug("Topic [{}] owned here from now on, epoch [{}]", name, data.epoch);
+        watchIdleness();
     }
 
     @Override
     public Receive<Command> createReceive() {
         return newReceiveBuilder()
-                .onMessage(Join.class, this::onJoin)
+                .onMessage(Join.class, join -> deferred != null ? defer(join) : onJoin(join))
                 .onMessage(Leave.class, leave -> forget(leave.relay()))
                 .onMessage(RelayTerminated.class, terminated -> forget(terminated.relay()))
-                .onMessage(Apply.class, this::onApply)
+                .onMessage(Apply.class, apply -> deferred != null ? defer(apply) : onApply(apply))
                 .onMessage(GetState.class, this::onGetState)
-                .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
+                .onMessageEquals(IdleCheck.INSTANCE, this::onIdleCheck)
+                .onMessageEquals(Stop.INSTANCE, this::onStop)
                 .build();
     }
 
@@ -93,7 +112,7 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
         if (relays.add(join.relay())) {
             getContext().watchWith(join.relay(), new RelayTerminated(join.relay()));
         }
-        passivating = false;
+        watchIdleness();
         join.relay().tell(new Topic.Synced(getContext().getSelf(), data.epoch, data.seq(), data.items()));
         return this;
     }
@@ -103,27 +122,58 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
         Topic.Replicated replicated = new Topic.Replicated(data.epoch, steps);
         relays.forEach(relay -> relay.tell(replicated));
         apply.replyTo().tell(new Topic.Published(name, steps.get(0).seq(), apply.requestId()));
-        return passivateIfIdle();
+        watchIdleness();
+        return this;
     }
 
     private Behavior<Command> onGetState(GetState get) {
         get.replyTo().tell(new State(getContext().getSystem().address().toString(), data.epoch, data.seq(), data.items()));
-        return passivateIfIdle();
+        return this;
     }
 
     private Behavior<Command> forget(ActorRef<Topic.Command> relay) {
         if (relays.remove(relay)) {
             getContext().unwatch(relay);
         }
-        return passivateIfIdle();
+        watchIdleness();
+        return this;
     }
 
-    /** Nothing to keep and nobody listening: stop, as a topic on one node does (the next start is a new epoch). */
-    private Behavior<Command> passivateIfIdle() {
-        if (relays.isEmpty() && data.isEmpty() && !passivating) {
-            passivating = true;
+    /**
+     * With nothing to keep and nobody listening, an owner stops after {@link #IDLE_AFTER}, as a topic
+     * on one node does (the next start is a new epoch). The wait keeps busy topics that are
+     * momentarily empty from stopping and starting over and over.
+     */
+    private void watchIdleness() {
+        if (relays.isEmpty() && data.isEmpty()) {
+            timers.startSingleTimer(IdleCheck.INSTANCE, IDLE_AFTER);
+        } else {
+            timers.cancel(IdleCheck.INSTANCE);
+        }
+    }
+
+    private Behavior<Command> onIdleCheck() {
+        if (relays.isEmpty() && data.isEmpty() && deferred == null) {
+            deferred = new ArrayList<>();
             shard.tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
         }
         return this;
+    }
+
+    /**
+     * Between asking to passivate and the Stop, a change or join may still arrive (the shard had
+     * delivered it before it saw the request). Applying it here would lose it with this incarnation,
+     * so it is kept and, at the Stop, sent again through sharding to the next one.
+     */
+    private Behavior<Command> defer(Command command) {
+        deferred.add(command);
+        return this;
+    }
+
+    private Behavior<Command> onStop() {
+        if (deferred != null) {
+            deferred.forEach(command -> owners.resend(name, command));
+        }
+        return Behaviors.stopped();
     }
 }

@@ -32,15 +32,21 @@ public final class TopicOwners {
      * owner would restart empty, so a topic stays where it started until its node leaves or is lost.
      */
     public static TopicOwners start(ActorSystem<?> system, HeraldSettings settings) {
-        ClusterSharding.get(system).init(Entity.of(TopicOwner.KEY,
-                        entity -> TopicOwner.create(entity, settings.topics().maxEntriesFor(entity.getEntityId())))
+        TopicOwners owners = new TopicOwners(system, settings.api().askTimeout());
+        owners.sharding.init(Entity.of(TopicOwner.KEY,
+                        entity -> TopicOwner.create(entity, settings.topics().maxEntriesFor(entity.getEntityId()), owners))
                 .withStopMessage(TopicOwner.Stop.INSTANCE)
                 .withAllocationStrategy(new NoRebalancing()));
-        return new TopicOwners(system, settings.api().askTimeout());
+        return owners;
     }
 
     private EntityRef<TopicOwner.Command> owner(String topic) {
         return sharding.entityRefFor(TopicOwner.KEY, topic);
+    }
+
+    /** A message an owner received as it stopped, sent on to its next incarnation. */
+    void resend(String topic, TopicOwner.Command command) {
+        owner(topic).tell(command);
     }
 
     void join(String topic, ActorRef<Topic.Command> relay) {
