@@ -15,7 +15,6 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.stream.Materializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -47,35 +46,12 @@ class TopicTest {
         return metrics.registry().get(name).gauge().value();
     }
 
-    /** A stand-in session: notices go to one probe, the frames written into its buffer to another. */
-    private final class Subscriber {
-        final TestProbe<Topic.Notice> notices = testKit.createTestProbe();
-        final TestProbe<String> frames = testKit.createTestProbe();
-        final Outbound outbound;
-
-        Subscriber(int maxFrames, boolean reading) {
-            outbound = Outbound.create(maxFrames, 1 << 20, Materializer.matFromSystem(testKit.system()), metrics);
-            if (reading) {
-                outbound.source().runForeach(frame -> frames.getRef().tell(frame.text()),
-                        Materializer.matFromSystem(testKit.system()));
-            }
-        }
-
-        Subscriber() {
-            this(100, true);
-        }
-
-        Topic.Subscribe subscribe(String requestId) {
-            return new Topic.Subscribe(new Subscription(notices.getRef(), outbound), requestId);
-        }
-    }
-
     @Test
     void numbersChangesAndEncodesEachOnceForAllSubscribers() {
         TestProbe<TopicRegistry.Command> registry = testKit.createTestProbe();
         ActorRef<Topic.Command> topic = topic(10, registry);
-        Subscriber a = new Subscriber();
-        Subscriber b = new Subscriber();
+        TestSubscriber a = new TestSubscriber(testKit, metrics);
+        TestSubscriber b = new TestSubscriber(testKit, metrics);
         TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
         topic.tell(a.subscribe("s"));
         topic.tell(b.subscribe(null));
@@ -100,7 +76,7 @@ class TopicTest {
     void evictsTheOldestOverMaxEntriesAsDeletesNumberedAfterTheCause() {
         TestProbe<TopicRegistry.Command> registry = testKit.createTestProbe();
         ActorRef<Topic.Command> topic = topic(2, registry);
-        Subscriber sub = new Subscriber();
+        TestSubscriber sub = new TestSubscriber(testKit, metrics);
         TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
         topic.tell(sub.subscribe(null));
         sub.notices.expectMessageClass(Topic.Subscribed.class);
@@ -126,7 +102,7 @@ class TopicTest {
     void forgetsASubscriberThatDiesAndAsksToStopWhenIdle() {
         TestProbe<TopicRegistry.Command> registry = testKit.createTestProbe();
         ActorRef<Topic.Command> topic = topic(10, registry);
-        Subscriber sub = new Subscriber();
+        TestSubscriber sub = new TestSubscriber(testKit, metrics);
         topic.tell(sub.subscribe(null));
         sub.notices.expectMessageClass(Topic.Subscribed.class);
         registry.expectNoMessage(Duration.ofMillis(50));
@@ -144,8 +120,8 @@ class TopicTest {
     void aSubscriberWhoseBufferOverflowsIsToldAndDroppedWhileTheOthersGetEverything() {
         TestProbe<TopicRegistry.Command> registry = testKit.createTestProbe();
         ActorRef<Topic.Command> topic = topic(100, registry);
-        Subscriber stalled = new Subscriber(3, false);
-        Subscriber healthy = new Subscriber();
+        TestSubscriber stalled = new TestSubscriber(testKit, metrics, 3, false);
+        TestSubscriber healthy = new TestSubscriber(testKit, metrics);
         TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
         topic.tell(stalled.subscribe(null));
         topic.tell(healthy.subscribe(null));
@@ -176,7 +152,7 @@ class TopicTest {
         registry.expectNoMessage(Duration.ofMillis(50));
     }
 
-    private static String epochOf(String text) {
+    static String epochOf(String text) {
         int start = text.indexOf("\"epoch\":\"") + 9;
         return text.substring(start, text.indexOf('"', start));
     }
@@ -187,7 +163,7 @@ class TopicTest {
         ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 100, codec, metrics, null),
                 "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
-        Subscriber sub = new Subscriber(1000, true);
+        TestSubscriber sub = new TestSubscriber(testKit, metrics, 1000, true);
 
         String lastEpoch = null;
         int epochs = 0;
@@ -237,7 +213,7 @@ class TopicTest {
                 "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
         TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
-        Subscriber sub = new Subscriber();
+        TestSubscriber sub = new TestSubscriber(testKit, metrics);
         for (String name : new String[] {"one", "two"}) {
             topics.tell(name, new Topic.Publish(new Change(name, Op.SET, "k", null, "1"), null, System.nanoTime(),
                     acks.getRef()));

@@ -1,0 +1,135 @@
+package herald.hub;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import herald.config.HeraldConfig;
+import herald.config.HeraldSettings;
+import herald.protocol.ApiBody;
+import herald.protocol.Change;
+import herald.protocol.ErrorCode;
+import herald.protocol.FrameCodec;
+import herald.protocol.Op;
+import java.time.Duration;
+import java.util.List;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.serialization.Serializer;
+import org.apache.pekko.serialization.Serializers;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A topic's relay and its sharded owner on a one-node cluster in this JVM: the relay mode's rules
+ * without processes (ClusterIT runs three real nodes).
+ */
+@ExtendWith(LogCapturingExtension.class)
+class RelayTest {
+    private static ActorTestKit testKit;
+    private static HeraldSettings settings;
+    private static ActorRef<TopicRegistry.Command> registry;
+    private static final FrameCodec codec = new FrameCodec();
+    private static final HubMetrics metrics = HubMetrics.unregistered();
+
+    @BeforeAll
+    static void joinItself() throws Exception {
+        var config = HeraldConfig.load(ConfigFactory.parseString("""
+                pekko.actor.provider = cluster
+                pekko.remote.artery.canonical.hostname = "127.0.0.1"
+                pekko.remote.artery.canonical.port = 0
+                """));
+        testKit = ActorTestKit.create("herald", config);
+        Cluster cluster = Cluster.get(testKit.system());
+        cluster.manager().tell(Join.create(cluster.selfMember().address()));
+        TestProbe<Object> waiter = testKit.createTestProbe();
+        waiter.awaitAssert(Duration.ofSeconds(20), () -> {
+            assertEquals(MemberStatus.up(), cluster.selfMember().status());
+            return null;
+        });
+        settings = HeraldSettings.fromConfig(config);
+        registry = testKit.spawn(TopicRegistry.create(settings.topics(), 100, codec, metrics,
+                TopicOwners.start(testKit.system(), settings)), "topics");
+    }
+
+    /** Leaving the cluster (sharding hands off, the member exits) takes longer than the testkit's default wait. */
+    @AfterAll
+    static void cleanup() {
+        ActorTestKit.shutdown(testKit.system(), Duration.ofSeconds(30), true);
+    }
+
+    private static long publish(String topic, String key, TestProbe<Topic.PublishOutcome> acks) {
+        registry.tell(new TopicRegistry.Forward(topic, new Topic.Publish(new Change(topic, Op.SET, key, null, "1"), "p",
+                System.nanoTime(), acks.getRef())));
+        return ((Topic.Published) acks.receiveMessage(Duration.ofSeconds(10))).seq();
+    }
+
+    @Test
+    void aRelayThatSeesAGapResyncsAndPushesAnUnaskedSnapshot() {
+        TestSubscriber sub = new TestSubscriber(testKit, metrics);
+        TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
+        registry.tell(new TopicRegistry.Forward("gap", sub.subscribe("s")));
+        Topic.Subscribed subscribed = sub.notices.expectMessageClass(Topic.Subscribed.class, Duration.ofSeconds(10));
+        String snapshot = sub.frames.receiveMessage(Duration.ofSeconds(10));
+        String epoch = TopicTest.epochOf(snapshot);
+        assertEquals(1, publish("gap", "a", acks));
+        assertEquals("{\"type\":\"event\",\"topic\":\"gap\",\"seq\":1,\"op\":\"set\",\"key\":\"a\",\"data\":1}",
+                sub.frames.receiveMessage(Duration.ofSeconds(10)));
+
+        // As if changes 2 to 4 had been lost between the nodes.
+        subscribed.topicRef().tell(new Topic.Replicated(epoch, List.of(new TopicData.Step(5, Op.SET, "z", null, "9"))));
+        assertEquals("{\"type\":\"snapshot\",\"topic\":\"gap\",\"epoch\":\"" + epoch
+                        + "\",\"seq\":1,\"entries\":[{\"key\":\"a\",\"seq\":1,\"data\":1}]}",
+                sub.frames.receiveMessage(Duration.ofSeconds(10)), "the owner's state, unasked, instead of the bad change");
+        assertEquals(2, publish("gap", "b", acks));
+        assertTrue(sub.frames.receiveMessage(Duration.ofSeconds(10)).contains("\"seq\":2"), "events go on from there");
+    }
+
+    @Test
+    void theOwnerAnswersTheStateAndNamesItsNode() {
+        TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
+        publish("state", "k", acks);
+        TestProbe<ApiBody.TopicState> state = testKit.createTestProbe();
+        registry.tell(new TopicRegistry.Forward("state", new Topic.GetState(state.getRef())));
+        ApiBody.TopicState answer = state.receiveMessage(Duration.ofSeconds(10));
+        assertEquals(1, answer.seq());
+        assertEquals("k", answer.entries().get(0).key());
+        assertEquals(testKit.system().address().toString(), answer.node());
+    }
+
+    /** Everything that crosses nodes goes through Jackson (CBOR) and comes back equal, actor refs included. */
+    @Test
+    void clusterMessagesSurviveTheirSerializer() throws Exception {
+        Serialization serialization = SerializationExtension.get(testKit.system().classicSystem());
+        TestProbe<Topic.Command> relay = testKit.createTestProbe();
+        TestProbe<TopicOwner.Command> owner = testKit.createTestProbe();
+        TestProbe<Topic.PublishOutcome> session = testKit.createTestProbe();
+        TestProbe<TopicOwner.State> asker = testKit.createTestProbe();
+        List<Object> messages = List.of(
+                new TopicOwner.Join(relay.getRef()),
+                new TopicOwner.Leave(relay.getRef()),
+                new TopicOwner.Apply(Op.SET, "k", "ev", "{\"deep\":[1,2,{\"x\":null}]}", "r1", session.getRef()),
+                new TopicOwner.GetState(asker.getRef()),
+                new TopicOwner.State("pekko://herald@10.0.0.1:25520", "e", 3, List.of(new TopicData.Item("k", 3, null, "\"v\""))),
+                new Topic.Synced(owner.getRef(), "e", 3, List.of(new TopicData.Item("k", 3, "ev", "[1]"))),
+                new Topic.Replicated("e", List.of(new TopicData.Step(4, Op.CLEAR, null, null, null))),
+                new Topic.Published("t", 4, "r1"),
+                new Topic.Refused("t", "r2", false, ErrorCode.TOO_MANY_TOPICS, "full"));
+        for (Object message : messages) {
+            Serializer serializer = serialization.findSerializerFor(message);
+            assertEquals("JacksonCborSerializer", serializer.getClass().getSimpleName(), message.toString());
+            byte[] bytes = serialization.serialize(message).get();
+            Object back = serialization.deserialize(bytes, serializer.identifier(), Serializers.manifestFor(serializer, message)).get();
+            assertEquals(message, back);
+        }
+    }
+}
