@@ -112,7 +112,16 @@ class ClusterIT {
                 assertEquals(lost.contains(snapshot.path("topic").asText()) ? 0 : published, snapshot.path("seq").asLong());
             }
 
-            publish(nodes.get(0), TOPICS.stream().map(topic -> change(topic, "after", "true")).toList());
+            publish(nodes.get(0), TOPICS.stream().filter(topic -> !topic.equals(TOPICS.get(0)))
+                    .map(topic -> change(topic, "after", "true")).toList());
+            // A socket publish, on yet another connection, reaches the owner the same way as the HTTP API's.
+            try (WsClient publisher = WsClient.connectWelcomed(survivor.herald.ws())) {
+                publisher.send("{\"type\":\"publish\",\"id\":\"p\",\"topic\":\"" + TOPICS.get(0)
+                        + "\",\"op\":\"set\",\"key\":\"after\",\"data\":true}");
+                JsonNode answer = publisher.next();
+                assertEquals("published", answer.path("type").asText(), answer.toString());
+                assertEquals(lost.contains(TOPICS.get(0)) ? 1 : published + 1, answer.path("seq").asLong());
+            }
             for (WsClient client : clients) {
                 Map<String, List<Long>> received = readEvents(client, TOPICS, 1);
                 for (String topic : TOPICS) {
