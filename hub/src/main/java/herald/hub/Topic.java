@@ -249,7 +249,8 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
 
     /** A relay's first state, or a fresh one after a gap or the owner's loss. */
     private Behavior<Command> onSynced(Synced synced) {
-        if (waiting == null && synced.owner().equals(owner) && synced.epoch().equals(data.epoch)) {
+        if (waiting == null) {
+            // An answer to a join already answered (a retried one): the changes since came in order.
             return this;
         }
         timers.cancel(RetryJoin.INSTANCE);
@@ -264,15 +265,8 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         }
         if (resynced) {
             getContext().getLog().debug("Topic [{}] resynced from its owner: epoch [{}] seq [{}]", name, data.epoch, data.seq());
-            OutboundFrame snapshot = OutboundFrame.of(codec.encode(
-                    new ServerFrame.Snapshot(null, name, data.epoch, data.seq(), data.entries())));
-            subscribers.values().removeIf(subscription -> {
-                boolean gone = !deliver(subscription, snapshot);
-                if (gone) {
-                    forget(subscription.session);
-                }
-                return gone;
-            });
+            writeToAll(OutboundFrame.of(codec.encode(
+                    new ServerFrame.Snapshot(null, name, data.epoch, data.seq(), data.entries()))));
         }
         updateStats();
         List<Subscribe> early = waiting;
@@ -322,16 +316,19 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         stats.entries = data.size();
     }
 
-    /**
-     * Encodes one step once and writes the same frame into every subscriber's buffer. A subscriber
-     * that is gone (or too slow) is dropped here; its session does the rest.
-     */
+    /** Encodes one step once, for every subscriber. */
     private void broadcast(TopicData.Step step) {
-        if (subscribers.isEmpty()) {
-            return;
+        if (!subscribers.isEmpty()) {
+            writeToAll(OutboundFrame.of(codec.encode(
+                    new ServerFrame.Event(name, step.seq(), step.op(), step.key(), step.event(), step.data()))));
         }
-        OutboundFrame frame = OutboundFrame.of(codec.encode(
-                new ServerFrame.Event(name, step.seq(), step.op(), step.key(), step.event(), step.data())));
+    }
+
+    /**
+     * Writes the same frame into every subscriber's buffer. A subscriber that is gone (or too slow)
+     * is dropped here; its session does the rest.
+     */
+    private void writeToAll(OutboundFrame frame) {
         Iterator<Subscription> each = subscribers.values().iterator();
         while (each.hasNext()) {
             Subscription subscription = each.next();
