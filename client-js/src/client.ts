@@ -375,7 +375,7 @@ export class HeraldClient {
 
   private requestSnapshots(views: TopicView[]): void {
     for (const view of views) {
-      view.setStatus(view.seq === 0 && view.epoch === undefined ? "pending" : "resyncing");
+      view.setStatus(view.epoch === undefined ? "pending" : "resyncing");
     }
     if (!this.isOpen()) {
       return;

@@ -21,6 +21,9 @@ final class TopicData {
 
     /** An entry as it travels between nodes; {@link Entry} carries its data as raw JSON for clients. */
     record Item(String key, long seq, String event, String data) {
+        Entry toEntry() {
+            return new Entry(key, seq, event, data);
+        }
     }
 
     final String epoch;
@@ -35,7 +38,7 @@ final class TopicData {
     TopicData(String epoch, long seq, List<Item> items) {
         this.epoch = epoch;
         this.seq = seq;
-        items.forEach(item -> entries.put(item.key(), new Entry(item.key(), item.seq(), item.event(), item.data())));
+        items.forEach(item -> entries.put(item.key(), item.toEntry()));
     }
 
     long seq() {

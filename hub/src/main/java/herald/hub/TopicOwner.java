@@ -41,7 +41,10 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     public record Leave(ActorRef<Topic.Command> relay) implements Command {
     }
 
-    /** One change to number and apply; {@code replyTo} gets {@link Topic.Published}. */
+    /**
+     * One change to number and apply; {@code replyTo} gets {@link Topic.Published}. The change's
+     * fields rather than a {@link Change}, whose data Jackson writes as raw JSON for clients.
+     */
     public record Apply(Op op, String key, String event, String data, String requestId,
                         ActorRef<Topic.PublishOutcome> replyTo) implements Command {
     }

@@ -3,7 +3,6 @@ package herald.hub;
 import herald.config.HeraldSettings;
 import herald.protocol.ApiBody;
 import herald.protocol.Change;
-import herald.protocol.Entry;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -63,7 +62,7 @@ public final class TopicOwners {
     void getState(String topic, Topic.GetState get) {
         AskPattern.<TopicOwner.Command, TopicOwner.State>ask(owner(topic), TopicOwner.GetState::new, askTimeout, system.scheduler())
                 .thenAccept(state -> get.replyTo().tell(new ApiBody.TopicState(topic, state.epoch(), state.seq(),
-                        state.entries().stream().map(i -> new Entry(i.key(), i.seq(), i.event(), i.data())).toList(),
+                        state.entries().stream().map(TopicData.Item::toEntry).toList(),
                         state.node())));
     }
 }
