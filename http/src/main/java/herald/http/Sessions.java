@@ -9,7 +9,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
-import org.apache.pekko.stream.Materializer;
 
 /** Starts the session actor and the bounded outbound buffer of one connection, WebSocket or SSE. */
 final class Sessions {
@@ -24,10 +23,9 @@ final class Sessions {
      * actor behind. Sessions are spawned synchronously as system actors because the stream needs the
      * reference at once.
      */
-    static Started start(Session.Identity identity, Principal principal, Hub hub, ActorSystem<?> system,
-                         Materializer materializer) {
+    static Started start(Session.Identity identity, Principal principal, Hub hub, ActorSystem<?> system) {
         HeraldSettings.WebSocket ws = hub.settings().websocket();
-        Outbound outbound = Outbound.create(ws.outboundFrames(), ws.outboundBytes(), materializer, hub.metrics());
+        Outbound outbound = Outbound.create(ws.outboundFrames(), ws.outboundBytes(), hub.metrics());
         ActorRef<Session.Command> session = system.systemActorOf(Session.create(identity, principal, hub, outbound),
                 "session-" + identity.sessionId(), Props.empty());
         return new Started(session, outbound);

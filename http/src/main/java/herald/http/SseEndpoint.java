@@ -39,7 +39,7 @@ final class SseEndpoint {
         Session.Identity identity = new Session.Identity(Sessions.newId(), remoteAddress, Session.Transport.SSE);
         Audit.accepted(identity.sessionId(), principal.user(), remoteAddress, "SSE");
         Source<ByteString, NotUsed> body = Source.<ByteString, NotUsed>fromMaterializer((materializer, attributes) -> {
-            Sessions.Started started = Sessions.start(identity, principal, hub, system, materializer);
+            Sessions.Started started = Sessions.start(identity, principal, hub, system);
             started.session().tell(new Session.StartSubscriptions(topics));
             AtomicReference<CloseConnection> closedBy = new AtomicReference<>();
             return Source.single(ByteString.fromString("retry: " + hub.settings().sse().retry().toMillis() + "\n\n"))

@@ -46,7 +46,7 @@ final class WebSocketEndpoint {
         Audit.accepted(identity.sessionId(), principal == null ? null : principal.user(), remoteAddress, "WebSocket");
         CompletableFuture<ActorRef<Session.Command>> session = new CompletableFuture<>();
         return WebSocketFrames.handle(upgrade, materializer -> {
-                    Sessions.Started connection = Sessions.start(identity, principal, hub, system, materializer);
+                    Sessions.Started connection = Sessions.start(identity, principal, hub, system);
                     session.complete(connection.session());
                     return new WebSocketFrames.Wiring(inbound(connection.session(), materializer),
                             connection.outbound().source().map(OutboundFrame::utf8));

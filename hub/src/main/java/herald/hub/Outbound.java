@@ -1,55 +1,74 @@
 package herald.hub;
 
 import herald.protocol.CloseCode;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.NotUsed;
-import org.apache.pekko.japi.Pair;
-import org.apache.pekko.stream.BoundedSourceQueue;
-import org.apache.pekko.stream.Materializer;
-import org.apache.pekko.stream.QueueOfferResult;
+import org.apache.pekko.stream.Attributes;
+import org.apache.pekko.stream.Outlet;
+import org.apache.pekko.stream.SourceShape;
 import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.stage.AbstractOutHandler;
+import org.apache.pekko.stream.stage.AsyncCallback;
+import org.apache.pekko.stream.stage.GraphStage;
+import org.apache.pekko.stream.stage.GraphStageLogic;
 
 /**
  * The bounded outbound side of one connection: a queue bounded in frames and in bytes whose
  * {@link #offer} answers at once. A full queue means the client reads too slowly; the caller then
  * closes the connection (4008) rather than wait or drop frames, so a topic never blocks on a client
  * and memory never grows without bound.
+ *
+ * <p>The queue is drained by a source stage that runs inside the connection's own stream. (Pekko's
+ * {@code Source.queue}, materialized ahead of the stream as the queue must exist before it, ran as
+ * an actor of its own per connection and passed every frame across an asynchronous boundary.) An
+ * offer wakes the stage only when it is waiting for frames; one wake-up then drains all that is
+ * queued.
  */
 public final class Outbound {
-    private final BoundedSourceQueue<OutboundFrame> queue;
-    private final Source<OutboundFrame, NotUsed> source;
+    private final Queue<OutboundFrame> frames = new ConcurrentLinkedQueue<>();
     private final int maxFrames;
     private final long maxBytes;
-    /** Counted here rather than by the queue, whose own capacity is rounded up to a power of two. */
+    private final HubMetrics metrics;
+    /** The queue's own counts: a concurrent queue's size is not constant-time. */
     private final AtomicInteger queuedFrames = new AtomicInteger();
-    /** Written by the actor that offers, read back by the stream that drains: hence atomic. */
+    /** Written by the actors that offer, read back by the stream that drains: hence atomic. */
     private final AtomicLong queuedBytes = new AtomicLong();
-    /** Set before the queue completes, read by the stream once the queue is drained. */
-    private volatile CloseConnection closeAfterQueued;
+    /** Null while open; how the stream is to end once set. */
+    private final AtomicReference<Ending> ending = new AtomicReference<>();
+    /** Set by the stage when it has run dry, so that the next offer (or ending) wakes it. */
+    private final AtomicBoolean waiting = new AtomicBoolean();
+    /** The stage's wake-up; null until the connection's stream is materialized. */
+    private volatile AsyncCallback<NotUsed> wakeUp;
+    private final AtomicBoolean materialized = new AtomicBoolean();
 
-    private Outbound(int maxFrames, long maxBytes, Materializer materializer, HubMetrics metrics) {
+    /**
+     * How the stream ends. {@code close} is null for a normal completion; {@code afterQueued} says
+     * whether what is queued is sent first.
+     */
+    private record Ending(CloseConnection close, boolean afterQueued) {
+    }
+
+    private Outbound(int maxFrames, long maxBytes, HubMetrics metrics) {
         this.maxFrames = maxFrames;
         this.maxBytes = maxBytes;
-        Pair<BoundedSourceQueue<OutboundFrame>, Source<OutboundFrame, NotUsed>> pair =
-                Source.<OutboundFrame>queue(maxFrames).preMaterialize(materializer);
-        this.queue = pair.first();
-        this.source = pair.second().map(frame -> {
-            release(frame);
-            metrics.framesOut.increment();
-            metrics.bytesOut.increment(frame.bytes());
-            return frame;
-        }).concatLazy(Source.lazySource(() -> closeAfterQueued == null
-                ? Source.<OutboundFrame>empty() : Source.<OutboundFrame>failed(closeAfterQueued)));
+        this.metrics = metrics;
     }
 
-    public static Outbound create(int maxFrames, long maxBytes, Materializer materializer, HubMetrics metrics) {
-        return new Outbound(maxFrames, maxBytes, materializer, metrics);
+    public static Outbound create(int maxFrames, long maxBytes, HubMetrics metrics) {
+        return new Outbound(maxFrames, maxBytes, metrics);
     }
 
-    /** The frames in order; it fails with {@link CloseConnection} once {@link #close} is called. */
+    /**
+     * The frames in order; it fails with {@link CloseConnection} once {@link #close} is called.
+     * It can be run once: it is the one connection's outbound side.
+     */
     public Source<OutboundFrame, NotUsed> source() {
-        return source;
+        return Source.fromGraph(new Drain());
     }
 
     /** What became of an offered frame. */
@@ -66,18 +85,18 @@ public final class Outbound {
      * taken, so one snapshot larger than the byte bound is not mistaken for slowness.
      */
     public Offer offer(OutboundFrame frame) {
+        if (ending.get() != null) {
+            return Offer.CLOSED;
+        }
         int framesBefore = queuedFrames.getAndIncrement();
         long bytesBefore = queuedBytes.getAndAdd(frame.bytes());
         if (framesBefore >= maxFrames || (bytesBefore > 0 && bytesBefore + frame.bytes() > maxBytes)) {
             release(frame);
             return Offer.OVERFLOW;
         }
-        QueueOfferResult result = queue.offer(frame);
-        if (result == QueueOfferResult.enqueued()) {
-            return Offer.QUEUED;
-        }
-        release(frame);
-        return result == QueueOfferResult.dropped() ? Offer.OVERFLOW : Offer.CLOSED;
+        frames.add(frame);
+        wake();
+        return Offer.QUEUED;
     }
 
     private void release(OutboundFrame frame) {
@@ -85,12 +104,19 @@ public final class Outbound {
         queuedBytes.addAndGet(-frame.bytes());
     }
 
+    private void wake() {
+        AsyncCallback<NotUsed> callback = wakeUp;
+        if (callback != null && waiting.compareAndSet(true, false)) {
+            callback.invoke(NotUsed.getInstance());
+        }
+    }
+
     /**
      * Discards what is queued and ends the stream with this close code; the close frame goes out
      * next. For a slow consumer, whose backlog is the problem.
      */
     public void close(CloseCode code, String reason) {
-        end(() -> queue.fail(new CloseConnection(code, reason)));
+        end(new Ending(new CloseConnection(code, reason), false));
     }
 
     /**
@@ -98,21 +124,34 @@ public final class Outbound {
      * error explaining the close (auth_failed, say) reaches the client before the close frame.
      */
     public void closeAfterQueued(CloseCode code, String reason) {
-        closeAfterQueued = new CloseConnection(code, reason);
-        end(queue::complete);
+        end(new Ending(new CloseConnection(code, reason), true));
     }
 
     /** Ends the stream after what is queued (a normal close). */
     public void complete() {
-        end(queue::complete);
+        end(new Ending(null, true));
     }
 
-    /** The queue refuses a second ending, and the stream may have ended under it already: both are fine. */
-    private void end(Runnable ending) {
-        try {
-            ending.run();
-        } catch (IllegalStateException alreadyEnded) {
-            // Nothing left to end.
+    /** The first ending wins; a second one, or one after the stream ended, changes nothing. */
+    private void end(Ending how) {
+        if (!ending.compareAndSet(null, how)) {
+            return;
+        }
+        if (how.afterQueued()) {
+            wake();
+            return;
+        }
+        discardQueued();
+        // At once, even while the connection is not pulling: a stalled client must not delay the close.
+        AsyncCallback<NotUsed> callback = wakeUp;
+        if (callback != null) {
+            callback.invoke(NotUsed.getInstance());
+        }
+    }
+
+    private void discardQueued() {
+        for (OutboundFrame frame = frames.poll(); frame != null; frame = frames.poll()) {
+            release(frame);
         }
     }
 
@@ -122,5 +161,87 @@ public final class Outbound {
 
     public long queuedBytes() {
         return queuedBytes.get();
+    }
+
+    /** Pushes queued frames while the connection pulls, and ends the stream as {@link #ending} says. */
+    private final class Drain extends GraphStage<SourceShape<OutboundFrame>> {
+        private final Outlet<OutboundFrame> out = Outlet.create("Outbound.out");
+        private final SourceShape<OutboundFrame> shape = SourceShape.of(out);
+
+        @Override
+        public SourceShape<OutboundFrame> shape() {
+            return shape;
+        }
+
+        @Override
+        public GraphStageLogic createLogic(Attributes attributes) {
+            return new GraphStageLogic(shape) {
+                {
+                    setHandler(out, new AbstractOutHandler() {
+                        @Override
+                        public void onPull() {
+                            drain();
+                        }
+                    });
+                }
+
+                @Override
+                public void preStart() {
+                    if (!materialized.compareAndSet(false, true)) {
+                        failStage(new IllegalStateException("a connection's outbound frames can be read only once"));
+                        return;
+                    }
+                    wakeUp = createAsyncCallback(ignored -> {
+                        if (!closedAtOnce() && isAvailable(out)) {
+                            drain();
+                        }
+                    });
+                    // A close that came before the stream ran found no one to wake.
+                    closedAtOnce();
+                }
+
+                private boolean closedAtOnce() {
+                    Ending how = ending.get();
+                    if (how != null && !how.afterQueued()) {
+                        failStage(how.close());
+                        return true;
+                    }
+                    return false;
+                }
+
+                private void drain() {
+                    if (closedAtOnce()) {
+                        return;
+                    }
+                    Ending how = ending.get();
+                    OutboundFrame frame = frames.poll();
+                    if (frame != null) {
+                        release(frame);
+                        metrics.framesOut.increment();
+                        metrics.bytesOut.increment(frame.bytes());
+                        push(out, frame);
+                    } else if (how != null) {
+                        if (how.close() == null) {
+                            completeStage();
+                        } else {
+                            failStage(how.close());
+                        }
+                    } else {
+                        waiting.set(true);
+                        // An offer between the poll and the flag found no one waiting and woke no one.
+                        if (!frames.isEmpty() || ending.get() != null) {
+                            waiting.set(false);
+                            drain();
+                        }
+                    }
+                }
+
+                @Override
+                public void postStop() {
+                    // The connection is gone: later offers answer CLOSED and what is queued is dropped.
+                    end(new Ending(null, false));
+                }
+            };
+        }
     }
 }

@@ -14,7 +14,7 @@ final class TestSubscriber {
         notices = testKit.createTestProbe();
         frames = testKit.createTestProbe();
         Materializer materializer = Materializer.matFromSystem(testKit.system());
-        outbound = Outbound.create(maxFrames, 1 << 20, materializer, metrics);
+        outbound = Outbound.create(maxFrames, 1 << 20, metrics);
         if (reading) {
             outbound.source().runForeach(frame -> frames.getRef().tell(frame.text()), materializer);
         }
