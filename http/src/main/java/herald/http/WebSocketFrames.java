@@ -5,6 +5,8 @@ import herald.hub.CloseConnection;
 import herald.protocol.CloseCode;
 import herald.protocol.FrameCodec;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -13,12 +15,14 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.event.LoggingAdapter;
+import org.apache.pekko.http.impl.engine.server.UpgradeToOtherProtocolResponseHeader;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent$;
 import org.apache.pekko.http.impl.engine.ws.FrameHandler;
 import org.apache.pekko.http.impl.engine.ws.FrameLogger$;
 import org.apache.pekko.http.impl.engine.ws.Protocol;
 import org.apache.pekko.http.impl.engine.ws.UpgradeToWebSocketLowLevel;
 import org.apache.pekko.http.impl.engine.ws.WebSocket$;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
@@ -109,7 +113,42 @@ final class WebSocketFrames {
                 return mat;
             }));
         }
-        return lowLevel.handleFrames(stack(start, pekkoSettings, settings, log, onEnded), Option.empty());
+        return coalescingWrites(lowLevel.handleFrames(stack(start, pekkoSettings, settings, log, onEnded), Option.empty()), log);
+    }
+
+    /** At most this much rendered data goes into one socket write. */
+    private static final int MAX_WRITE_BYTES = 64 * 1024;
+
+    /**
+     * Lets a connection's rendered frames pile up into one socket write while the previous write is
+     * still in flight. Pekko's TCP stage sends its connection actor one {@code Write} per element and
+     * waits for the acknowledgement, so without this every frame costs two actor messages and a
+     * system call; under load a busy connection now pays them once per batch, and an idle one still
+     * writes each frame at once. A stalled client holds at most {@link #MAX_WRITE_BYTES} here on top
+     * of its outbound queue's bound.
+     *
+     * <p>The byte-level flow of an upgraded connection travels in the response, in Pekko's internal
+     * {@link UpgradeToOtherProtocolResponseHeader}; the response is rebuilt with that flow wrapped.
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static HttpResponse coalescingWrites(HttpResponse response, LoggingAdapter log) {
+        List<HttpHeader> headers = new ArrayList<>();
+        boolean wrapped = false;
+        for (HttpHeader header : response.getHeaders()) {
+            if (header instanceof UpgradeToOtherProtocolResponseHeader upgrade) {
+                org.apache.pekko.stream.scaladsl.Flow coalesce = Flow.<ByteString>create()
+                        .batchWeighted(MAX_WRITE_BYTES, bytes -> (long) bytes.size(), bytes -> bytes, ByteString::concat)
+                        .asScala();
+                header = new UpgradeToOtherProtocolResponseHeader(upgrade.handler().via(coalesce));
+                wrapped = true;
+            }
+            headers.add(header);
+        }
+        if (!wrapped) {
+            log.warning("Pekko HTTP's upgrade internals changed; WebSocket frames are written one by one");
+            return response;
+        }
+        return response.withHeaders(headers);
     }
 
     /**
