@@ -198,9 +198,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
             metrics.subscribed();
             stats.subscribers = subscribers.size();
         }
-        OutboundFrame snapshot = OutboundFrame.of(codec.encode(
-                new ServerFrame.Snapshot(subscribe.requestId(), name, data.epoch, data.seq(), data.entries())));
-        if (deliver(subscription, snapshot)) {
+        if (deliver(subscription, snapshot(subscribe.requestId()))) {
             subscription.session.tell(new Subscribed(name, subscribe.requestId(), getContext().getSelf()));
         } else {
             drop(subscription.session);
@@ -265,8 +263,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         }
         if (resynced) {
             getContext().getLog().debug("Topic [{}] resynced from its owner: epoch [{}] seq [{}]", name, data.epoch, data.seq());
-            writeToAll(OutboundFrame.of(codec.encode(
-                    new ServerFrame.Snapshot(null, name, data.epoch, data.seq(), data.entries()))));
+            writeToAll(snapshot(null));
         }
         updateStats();
         List<Subscribe> early = waiting;
@@ -314,6 +311,11 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     private void updateStats() {
         stats.seq = data.seq();
         stats.entries = data.size();
+    }
+
+    /** The whole state as one frame: the answer to a subscribe, or unasked ({@code requestId} null) after a resync. */
+    private OutboundFrame snapshot(String requestId) {
+        return OutboundFrame.of(codec.encode(new ServerFrame.Snapshot(requestId, name, data.epoch, data.seq(), data.entries())));
     }
 
     /** Encodes one step once, for every subscriber. */

@@ -21,6 +21,10 @@ final class TopicData {
 
     /** An entry as it travels between nodes; {@link Entry} carries its data as raw JSON for clients. */
     record Item(String key, long seq, String event, String data) {
+        static Item of(Entry entry) {
+            return new Item(entry.key(), entry.seq(), entry.event(), entry.data());
+        }
+
         Entry toEntry() {
             return new Entry(key, seq, event, data);
         }
@@ -58,9 +62,7 @@ final class TopicData {
     }
 
     List<Item> items() {
-        List<Item> items = new ArrayList<>(entries.size());
-        entries.values().forEach(e -> items.add(new Item(e.key(), e.seq(), e.event(), e.data())));
-        return items;
+        return entries.values().stream().map(Item::of).toList();
     }
 
     /**
