@@ -119,6 +119,12 @@ final class WebSocketFrames {
     /** At most this much rendered data goes into one socket write. */
     private static final int MAX_WRITE_BYTES = 64 * 1024;
 
+    /** A blueprint, so one serves every connection. */
+    @SuppressWarnings("rawtypes")
+    private static final org.apache.pekko.stream.scaladsl.Flow COALESCE = Flow.<ByteString>create()
+            .batchWeighted(MAX_WRITE_BYTES, bytes -> (long) bytes.size(), bytes -> bytes, ByteString::concat)
+            .asScala();
+
     /**
      * Lets a connection's rendered frames pile up into one socket write while the previous write is
      * still in flight. Pekko's TCP stage sends its connection actor one {@code Write} per element and
@@ -130,16 +136,13 @@ final class WebSocketFrames {
      * <p>The byte-level flow of an upgraded connection travels in the response, in Pekko's internal
      * {@link UpgradeToOtherProtocolResponseHeader}; the response is rebuilt with that flow wrapped.
      */
-    @SuppressWarnings({"unchecked", "rawtypes"})
+    @SuppressWarnings("unchecked")
     private static HttpResponse coalescingWrites(HttpResponse response, LoggingAdapter log) {
         List<HttpHeader> headers = new ArrayList<>();
         boolean wrapped = false;
         for (HttpHeader header : response.getHeaders()) {
             if (header instanceof UpgradeToOtherProtocolResponseHeader upgrade) {
-                org.apache.pekko.stream.scaladsl.Flow coalesce = Flow.<ByteString>create()
-                        .batchWeighted(MAX_WRITE_BYTES, bytes -> (long) bytes.size(), bytes -> bytes, ByteString::concat)
-                        .asScala();
-                header = new UpgradeToOtherProtocolResponseHeader(upgrade.handler().via(coalesce));
+                header = new UpgradeToOtherProtocolResponseHeader(upgrade.handler().via(COALESCE));
                 wrapped = true;
             }
             headers.add(header);

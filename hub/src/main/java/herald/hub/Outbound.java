@@ -213,6 +213,8 @@ public final class Outbound {
                     if (closedAtOnce()) {
                         return;
                     }
+                    // Read before polling: an ending read after an empty poll may have come after
+                    // frames offered since, which would be lost.
                     Ending how = ending.get();
                     OutboundFrame frame = frames.poll();
                     if (frame != null) {
