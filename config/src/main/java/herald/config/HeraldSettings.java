@@ -2,6 +2,7 @@ package herald.config;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigRenderOptions;
 import herald.protocol.TopicPattern;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -50,7 +51,11 @@ public record HeraldSettings(
     public record Tls(boolean enabled, String keystore, String keystorePassword) {
     }
 
-    public record Server(String host, int port) {
+    /**
+     * @param requestDeadline  a connection that has not sent a complete request within this time is closed
+     * @param httpIdleTimeout  a plain HTTP keep-alive connection with no request in flight is closed after this
+     */
+    public record Server(String host, int port, Duration requestDeadline, Duration httpIdleTimeout) {
     }
 
     /** @param keepAlivePing the server's WebSocket ping interval, or null for none */
@@ -83,8 +88,16 @@ public record HeraldSettings(
     public record Retention(TopicPattern pattern, int maxEntries) {
     }
 
+    /**
+     * @param httpConnections TCP connections allowed beyond {@code maxConnections}: HTTP API calls, health
+     *                        checks, and connections before their upgrade
+     */
     public record Limits(int maxConnections, int maxConnectionsPerAddress, int maxConnectionsPerUser,
-                         int maxSubscriptionsPerConnection, int maxTopics) {
+                         int maxSubscriptionsPerConnection, int maxTopics, int httpConnections) {
+        /** Every TCP connection the server accepts at once: Pekko's own cap. */
+        public int maxTcpConnections() {
+            return maxConnections + httpConnections;
+        }
     }
 
     public record Api(int maxBody, Duration askTimeout) {
@@ -103,23 +116,25 @@ public record HeraldSettings(
         try {
             Config c = root;
             HeraldSettings settings = new HeraldSettings(
-                    new Server(nonEmpty(c, "herald.server.host"), port(c, "herald.server.port")),
+                    new Server(nonEmpty(c, "herald.server.host"), port(c, "herald.server.port"),
+                            positive(c, "herald.server.request-deadline"), positive(c, "herald.server.http-idle-timeout")),
                     webSocket(c),
                     new Sse(positive(c, "herald.sse.heartbeat"), positive(c, "herald.sse.retry")),
                     topics(c),
                     auth(c),
                     apiKeys(c),
-                    List.copyOf(c.getStringList("herald.allowed-origins")),
+                    strings(c, "herald.allowed-origins"),
                     new Limits(positiveInt(c, "herald.limits.max-connections"),
                             positiveInt(c, "herald.limits.max-connections-per-address"),
                             positiveInt(c, "herald.limits.max-connections-per-user"),
                             positiveInt(c, "herald.limits.max-subscriptions-per-connection"),
-                            positiveInt(c, "herald.limits.max-topics")),
+                            positiveInt(c, "herald.limits.max-topics"),
+                            positiveInt(c, "herald.limits.http-connections")),
                     new RateLimit(positiveDouble(c, "herald.rate-limit.frames-per-second"),
                             positiveInt(c, "herald.rate-limit.burst"), positiveInt(c, "herald.rate-limit.close-after")),
                     tls(c),
                     new Api(bytes(c, "herald.api.max-body"), positive(c, "herald.api.ask-timeout")),
-                    c.getBoolean("herald.web.enabled"),
+                    bool(c, "herald.web.enabled"),
                     cluster(c),
                     positive(c, "herald.shutdown-grace"));
             settings.checkTogether(root);
@@ -130,18 +145,18 @@ public record HeraldSettings(
     }
 
     private static Cluster cluster(Config c) {
-        List<String> seeds = List.copyOf(c.getStringList("herald.cluster.seed-nodes"));
+        List<String> seeds = strings(c, "herald.cluster.seed-nodes");
         for (String seed : seeds) {
             if (!seed.matches("[^:\\s]+:\\d{1,5}")) {
                 throw new SettingsException("herald.cluster.seed-nodes: expected \"host:port\" entries, got '" + seed + "'");
             }
         }
-        String strategy = c.getString("herald.cluster.split-brain-resolver");
+        String strategy = string(c, "herald.cluster.split-brain-resolver");
         if (!List.of("keep-majority", "keep-oldest", "down-all").contains(strategy)) {
             throw new SettingsException("herald.cluster.split-brain-resolver: expected keep-majority, keep-oldest or down-all, got '"
                     + strategy + "'");
         }
-        boolean enabled = c.getBoolean("herald.cluster.enabled");
+        boolean enabled = bool(c, "herald.cluster.enabled");
         if (enabled && seeds.isEmpty()) {
             throw new SettingsException("herald.cluster.seed-nodes: a cluster needs at least one seed node");
         }
@@ -154,7 +169,7 @@ public record HeraldSettings(
         if (!path.startsWith("/")) {
             throw new SettingsException("herald.websocket.path: expected a path starting with '/', got '" + path + "'");
         }
-        Duration keepAlive = c.getString("herald.websocket.keep-alive-ping").equals("off")
+        Duration keepAlive = "off".equals(string(c, "herald.websocket.keep-alive-ping"))
                 ? null : positive(c, "herald.websocket.keep-alive-ping");
         return new WebSocket(path,
                 bytes(c, "herald.websocket.max-frame"),
@@ -167,7 +182,7 @@ public record HeraldSettings(
     }
 
     private static Auth auth(Config c) {
-        String modeName = c.getString("herald.auth.mode");
+        String modeName = string(c, "herald.auth.mode");
         AuthMode mode = switch (modeName) {
             case "none" -> AuthMode.NONE;
             case "jwt" -> AuthMode.JWT;
@@ -175,11 +190,11 @@ public record HeraldSettings(
         };
         List<String> subscribe = patterns(c, "herald.auth.none.subscribe");
         List<String> publish = patterns(c, "herald.auth.none.publish");
-        Jwt jwt = new Jwt(c.getString("herald.auth.jwt.hs256-secret"),
-                List.copyOf(c.getStringList("herald.auth.jwt.public-key-files")),
-                c.getString("herald.auth.jwt.jwks-file"),
-                c.getString("herald.auth.jwt.issuer"),
-                c.getString("herald.auth.jwt.audience"),
+        Jwt jwt = new Jwt(string(c, "herald.auth.jwt.hs256-secret"),
+                strings(c, "herald.auth.jwt.public-key-files"),
+                string(c, "herald.auth.jwt.jwks-file"),
+                string(c, "herald.auth.jwt.issuer"),
+                string(c, "herald.auth.jwt.audience"),
                 nonNegative(c, "herald.auth.jwt.clock-skew"),
                 positive(c, "herald.auth.jwt.auth-timeout"));
         if (mode == AuthMode.JWT) {
@@ -195,12 +210,16 @@ public record HeraldSettings(
     }
 
     private static List<String> patterns(Config c, String key) {
-        List<String> patterns = List.copyOf(c.getStringList(key));
+        return patterns(c, key, key);
+    }
+
+    private static List<String> patterns(Config c, String key, String fullKey) {
+        List<String> patterns = strings(c, key, fullKey);
         for (String p : patterns) {
             try {
                 TopicPattern.compile(p);
             } catch (IllegalArgumentException e) {
-                throw new SettingsException(key + ": " + e.getMessage());
+                throw new SettingsException(fullKey + ": " + e.getMessage());
             }
         }
         return patterns;
@@ -208,42 +227,43 @@ public record HeraldSettings(
 
     private static List<ApiKey> apiKeys(Config c) {
         List<ApiKey> keys = new ArrayList<>();
-        List<? extends Config> entries = c.getConfigList("herald.api-keys");
+        List<? extends Config> entries = objects(c, "herald.api-keys");
         for (int i = 0; i < entries.size(); i++) {
             Config k = entries.get(i);
             String key = "herald.api-keys[" + i + "]";
-            String sha256 = k.hasPath("sha256") ? k.getString("sha256").toLowerCase(java.util.Locale.ROOT) : "";
+            String sha256 = k.hasPath("sha256") ? string(k, "sha256", key + ".sha256").toLowerCase(java.util.Locale.ROOT) : "";
             if (!sha256.matches("[0-9a-f]{64}")) {
                 throw new SettingsException(key + ".sha256: expected the 64 hex digits of the key's SHA-256");
             }
-            if (!k.hasPath("id") || k.getString("id").isBlank()) {
+            String id = k.hasPath("id") ? string(k, "id", key + ".id") : "";
+            if (id.isBlank()) {
                 throw new SettingsException(key + ".id: expected a name for the key (it is logged)");
             }
-            List<String> publish = k.hasPath("publish") ? patterns(k, "publish") : List.of();
-            keys.add(new ApiKey(k.getString("id"), sha256, publish));
+            List<String> publish = k.hasPath("publish") ? patterns(k, "publish", key + ".publish") : List.of();
+            keys.add(new ApiKey(id, sha256, publish));
         }
         return List.copyOf(keys);
     }
 
     private static Tls tls(Config c) {
-        boolean enabled = c.getBoolean("herald.tls.enabled");
-        String keystore = c.getString("herald.tls.keystore");
+        boolean enabled = bool(c, "herald.tls.enabled");
+        String keystore = string(c, "herald.tls.keystore");
         if (enabled && !new java.io.File(keystore).isFile()) {
             throw new SettingsException("herald.tls.keystore: expected a PKCS12 keystore file, got \"" + keystore + "\"");
         }
-        return new Tls(enabled, keystore, c.getString("herald.tls.keystore-password"));
+        return new Tls(enabled, keystore, string(c, "herald.tls.keystore-password"));
     }
 
     private static Topics topics(Config c) {
         List<Retention> retention = new ArrayList<>();
-        List<? extends Config> entries = c.getConfigList("herald.topics.retention");
+        List<? extends Config> entries = objects(c, "herald.topics.retention");
         for (int i = 0; i < entries.size(); i++) {
             Config r = entries.get(i);
             String key = "herald.topics.retention[" + i + "]";
             TopicPattern pattern;
             try {
-                pattern = TopicPattern.compile(r.getString("pattern"));
-            } catch (IllegalArgumentException | ConfigException e) {
+                pattern = TopicPattern.compile(string(r, "pattern", key + ".pattern"));
+            } catch (IllegalArgumentException e) {
                 throw new SettingsException(key + ".pattern: " + e.getMessage());
             }
             retention.add(new Retention(pattern, positiveInt(r, "max-entries", key + ".max-entries")));
@@ -265,8 +285,55 @@ public record HeraldSettings(
         }
     }
 
+    private static String string(Config c, String key) {
+        return string(c, key, key);
+    }
+
+    private static String string(Config c, String key, String fullKey) {
+        try {
+            return c.getString(key);
+        } catch (ConfigException e) {
+            throw expected(c, key, fullKey, "a string");
+        }
+    }
+
+    private static boolean bool(Config c, String key) {
+        try {
+            return c.getBoolean(key);
+        } catch (ConfigException e) {
+            throw expected(c, key, key, "on or off");
+        }
+    }
+
+    private static List<String> strings(Config c, String key) {
+        return strings(c, key, key);
+    }
+
+    private static List<String> strings(Config c, String key, String fullKey) {
+        try {
+            return List.copyOf(c.getStringList(key));
+        } catch (ConfigException e) {
+            throw expected(c, key, fullKey, "a list of strings");
+        }
+    }
+
+    private static List<? extends Config> objects(Config c, String key) {
+        try {
+            return c.getConfigList(key);
+        } catch (ConfigException e) {
+            throw expected(c, key, key, "a list of objects");
+        }
+    }
+
+    /** The usual message for a value of the wrong kind: the key, what it expects, and what it got. */
+    private static SettingsException expected(Config c, String key, String fullKey, String what) {
+        String got = !c.hasPathOrNull(key) ? "nothing" : c.getIsNull(key) ? "null"
+                : c.getValue(key).render(ConfigRenderOptions.concise());
+        return new SettingsException(fullKey + ": expected " + what + ", got " + got);
+    }
+
     private static String nonEmpty(Config c, String key) {
-        String value = c.getString(key);
+        String value = string(c, key);
         if (value.isBlank()) {
             throw new SettingsException(key + ": expected a non-empty string");
         }
@@ -277,8 +344,8 @@ public record HeraldSettings(
         int port;
         try {
             port = c.getInt(key);
-        } catch (ConfigException.WrongType e) {
-            throw new SettingsException(key + ": expected a port number from 0 to 65535, got " + c.getValue(key).render());
+        } catch (ConfigException e) {
+            throw expected(c, key, key, "a port number from 0 to 65535");
         }
         if (port < 0 || port > 65535) {
             throw new SettingsException(key + ": expected a port number from 0 to 65535, got " + port);
@@ -294,8 +361,8 @@ public record HeraldSettings(
         int value;
         try {
             value = c.getInt(key);
-        } catch (ConfigException.WrongType e) {
-            throw new SettingsException(fullKey + ": expected a whole number, got " + c.getValue(key).render());
+        } catch (ConfigException e) {
+            throw expected(c, key, fullKey, "a whole number");
         }
         if (value < 1) {
             throw new SettingsException(fullKey + ": expected a whole number of at least 1, got " + value);
@@ -307,9 +374,8 @@ public record HeraldSettings(
         long value;
         try {
             value = c.getBytes(key);
-        } catch (ConfigException.BadValue | ConfigException.WrongType e) {
-            throw new SettingsException(key + ": expected a size such as 64 KiB, got "
-                    + c.getValue(key).render());
+        } catch (ConfigException e) {
+            throw expected(c, key, key, "a size such as 64 KiB");
         }
         if (value < 1 || value > Integer.MAX_VALUE) {
             throw new SettingsException(key + ": expected a size from 1 byte to 2 GiB, got " + value);
@@ -321,8 +387,8 @@ public record HeraldSettings(
         double value;
         try {
             value = c.getDouble(key);
-        } catch (ConfigException.WrongType e) {
-            throw new SettingsException(key + ": expected a number, got " + c.getValue(key).render());
+        } catch (ConfigException e) {
+            throw expected(c, key, key, "a number");
         }
         if (!(value > 0)) {
             throw new SettingsException(key + ": expected a number above zero, got " + value);
@@ -331,7 +397,12 @@ public record HeraldSettings(
     }
 
     private static Duration nonNegative(Config c, String key) {
-        Duration d = c.getDuration(key);
+        Duration d;
+        try {
+            d = c.getDuration(key);
+        } catch (ConfigException e) {
+            throw expected(c, key, key, "a duration such as 30s");
+        }
         if (d.isNegative()) {
             throw new SettingsException(key + ": expected a duration of zero or more, got " + d);
         }
@@ -342,9 +413,8 @@ public record HeraldSettings(
         Duration d;
         try {
             d = c.getDuration(key);
-        } catch (ConfigException.BadValue | ConfigException.WrongType e) {
-            throw new SettingsException(key + ": expected a duration such as 30s, got "
-                    + c.getValue(key).render());
+        } catch (ConfigException e) {
+            throw expected(c, key, key, "a duration such as 30s");
         }
         if (d.isNegative() || d.isZero()) {
             throw new SettingsException(key + ": expected a duration above zero, got " + d);

@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValue;
 import java.time.Duration;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -85,9 +88,38 @@ class HeraldSettingsTest {
             "herald.cluster.seed-nodes = [\"10.0.0.1\"] | herald.cluster.seed-nodes: expected \"host:port\" entries, got '10.0.0.1'",
             "herald.cluster.split-brain-resolver = coin-toss | herald.cluster.split-brain-resolver: expected keep-majority",
             "herald.cluster.port = 99999 | herald.cluster.port: expected a port number",
+            "herald.auth.jwt.clock-skew = abc | herald.auth.jwt.clock-skew: expected a duration such as 30s, got \"abc\"",
+            "herald.auth.jwt.clock-skew = -1s | herald.auth.jwt.clock-skew: expected a duration of zero or more",
+            "herald.server.request-deadline = 0s | herald.server.request-deadline: expected a duration above zero",
+            "herald.server.http-idle-timeout = never | herald.server.http-idle-timeout: expected a duration such as 30s",
+            "herald.limits.http-connections = 0 | herald.limits.http-connections: expected a whole number of at least 1",
+            "herald.web.enabled = maybe | herald.web.enabled: expected on or off, got \"maybe\"",
+            "herald.api-keys = [{ id = x, sha256 = [1] }] | herald.api-keys[0].sha256: expected a string, got [1]",
+            "herald.topics.retention = [{ pattern = [], max-entries = 1 }] | herald.topics.retention[0].pattern: expected a string",
     })
     void aBadValueFailsWithAMessageNamingTheKey(String override, String expected) {
         SettingsException e = assertThrows(SettingsException.class, () -> read(override));
         assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
+
+    /** Whatever the key, a value of the wrong kind stops start-up with the key, what it expects and what it got. */
+    @Test
+    void everyKeyGivenAValueOfTheWrongKindIsNamedInTheMessage() {
+        Config reference = ConfigFactory.defaultReference().getConfig("herald");
+        assertTrue(reference.entrySet().size() > 45, "every key of reference.conf is tried");
+        for (Map.Entry<String, ConfigValue> entry : reference.entrySet()) {
+            String key = "herald." + entry.getKey();
+            SettingsException e = assertThrows(SettingsException.class, () -> read(key + " = { wrong = kind }"), key);
+            assertTrue(e.getMessage().startsWith(key + ": expected ") && e.getMessage().endsWith("got {\"wrong\":\"kind\"}"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void pekkosConnectionCapIsHeraldsLimitsTogether() {
+        HeraldSettings s = read("herald.limits { max-connections = 300, http-connections = 50 }");
+        assertEquals(350, s.limits().maxTcpConnections());
+        assertEquals(Duration.ofSeconds(10), read("").server().requestDeadline());
+        assertEquals(Duration.ofSeconds(60), read("").server().httpIdleTimeout());
     }
 }

@@ -36,7 +36,9 @@ public final class Herald implements AutoCloseable {
         // Closing the WebSockets must be allowed the whole shutdown-grace, whatever Pekko's phase default is.
         long phaseMillis = settings.shutdownGrace().plusSeconds(5).toMillis();
         Config withPhase = ConfigFactory.parseString(
-                "pekko.coordinated-shutdown.phases.before-service-unbind.timeout = " + phaseMillis + "ms")
+                "pekko.coordinated-shutdown.phases.before-service-unbind.timeout = " + phaseMillis + "ms\n"
+                        // The limits Herald's clients meet are Herald's, not a hidden cap of Pekko's.
+                        + "pekko.http.server.max-connections = " + settings.limits().maxTcpConnections())
                 .withFallback(cluster(settings.cluster()))
                 .withFallback(config);
         Authenticator authenticator = Authenticator.create(settings.auth());
