@@ -211,10 +211,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
      * it unsubscribed, its connection ended, or it overflowed (then its session is told, to close it).
      */
     private boolean deliver(Subscription subscription, OutboundFrame frame) {
-        if (!subscription.active()) {
-            return false;
-        }
-        Outbound.Offer offer = subscription.outbound.offer(frame);
+        Outbound.Offer offer = subscription.offer(frame);
         if (offer == Outbound.Offer.QUEUED) {
             return true;
         }
