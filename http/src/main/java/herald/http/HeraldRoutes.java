@@ -27,6 +27,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.AttributeKeys;
@@ -38,6 +40,7 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.RemoteAddress;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.Connection;
 import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
@@ -45,6 +48,8 @@ import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.util.ByteString;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Herald's HTTP surface: the WebSocket endpoint, the HTTP API, health and metrics. Every refusal
@@ -52,6 +57,7 @@ import org.apache.pekko.util.ByteString;
  * speaks to the hub only through {@link Topics} and never sees a topic's internals.
  */
 public final class HeraldRoutes extends AllDirectives {
+    private static final Logger log = LoggerFactory.getLogger(HeraldRoutes.class);
     /** Topics one listing page holds unless the caller asks for fewer. */
     static final int DEFAULT_PAGE = 100;
     /** The most one page may hold, so that 100,000 topics never make one huge answer. */
@@ -71,6 +77,7 @@ public final class HeraldRoutes extends AllDirectives {
     private final Materializer materializer;
     private final WebSocketEndpoint webSocket;
     private final SseEndpoint sse;
+    private final ActorSystem<?> system;
 
     public HeraldRoutes(Hub hub, PrometheusMeterRegistry prometheus, Readiness readiness, ActorSystem<?> system) {
         this.settings = hub.settings();
@@ -85,6 +92,7 @@ public final class HeraldRoutes extends AllDirectives {
         this.materializer = Materializer.matFromSystem(system);
         this.webSocket = new WebSocketEndpoint(hub, system);
         this.sse = new SseEndpoint(hub, system);
+        this.system = system;
     }
 
     public Route routes() {
@@ -123,7 +131,7 @@ public final class HeraldRoutes extends AllDirectives {
             return complete(error(StatusCodes.BAD_REQUEST, ErrorCode.BAD_REQUEST,
                     "this is Herald's WebSocket endpoint; connect with a WebSocket client"));
         }
-        return admit(request, false, principal -> webSocket.accept(upgrade, principal, remoteAddress(request)));
+        return admit(request, false, (principal, slot) -> webSocket.accept(upgrade, principal, slot, remoteAddress(request)));
     }
 
     /** GET /api/sse?topics=a,b: needs a valid token up front, since SSE cannot send an auth frame. */
@@ -138,7 +146,7 @@ public final class HeraldRoutes extends AllDirectives {
             return complete(error(StatusCodes.BAD_REQUEST, ErrorCode.TOO_MANY_TOPICS,
                     "at most " + FrameCodec.MAX_TOPICS_PER_REQUEST + " topics per stream, got " + wanted.size()));
         }
-        return admit(request, true, principal -> sse.stream(wanted, principal, remoteAddress(request)));
+        return admit(request, true, (principal, slot) -> sse.stream(wanted, principal, slot, remoteAddress(request)));
     }
 
     /**
@@ -146,34 +154,38 @@ public final class HeraldRoutes extends AllDirectives {
      * (403), bad token (401), no token where one is required (401 for SSE; a WebSocket may still send
      * an auth frame), too many connections (503 / 429). The connection then gets its principal.
      */
-    private Route admit(HttpRequest request, boolean tokenRequired, Function<Principal, HttpResponse> accept) {
+    private Route admit(HttpRequest request, boolean tokenRequired,
+                        BiFunction<Principal, Connections.Slot, HttpResponse> accept) {
         String remote = remoteAddress(request);
         if (connections.draining()) {
-            return refuse(request, StatusCodes.SERVICE_UNAVAILABLE, ErrorCode.INTERNAL, "the server is shutting down");
+            return refuseConnection(request, StatusCodes.SERVICE_UNAVAILABLE, ErrorCode.INTERNAL, "the server is shutting down");
         }
         String origin = request.getHeader("Origin").map(h -> h.value()).orElse(null);
         if (origin != null && !settings.allowedOrigins().isEmpty() && !settings.allowedOrigins().contains(origin)) {
-            return refuse(request, StatusCodes.FORBIDDEN, ErrorCode.FORBIDDEN, "origin " + origin + " is not allowed");
+            return refuseConnection(request, StatusCodes.FORBIDDEN, ErrorCode.FORBIDDEN, "origin " + origin + " is not allowed");
         }
         Principal principal = authenticator.anonymous();
         if (authenticator.required()) {
             String token = token(request);
             if (token == null && tokenRequired) {
-                return refuse(request, StatusCodes.UNAUTHORIZED, ErrorCode.AUTH_FAILED,
+                return refuseConnection(request, StatusCodes.UNAUTHORIZED, ErrorCode.AUTH_FAILED,
                         "a token is required (Authorization: Bearer, or the token query parameter)");
             }
             try {
                 principal = token == null ? null : authenticator.verify(token);
             } catch (AuthenticationException e) {
-                return refuse(request, StatusCodes.UNAUTHORIZED, ErrorCode.AUTH_FAILED, e.getMessage());
+                return refuseConnection(request, StatusCodes.UNAUTHORIZED, ErrorCode.AUTH_FAILED, e.getMessage());
             }
         }
-        Connections.Refusal refusal = connections.reserve(remote, principal == null ? null : principal.user());
-        if (refusal != null) {
-            return refuse(request, StatusCodes.get(refusal.status()),
+        Connections.Admission admission = connections.reserve(remote, principal == null ? null : principal.user());
+        if (admission instanceof Connections.Refusal refusal) {
+            return refuseConnection(request, StatusCodes.get(refusal.status()),
                     refusal.status() == 429 ? ErrorCode.RATE_LIMITED : ErrorCode.INTERNAL, refusal.reason());
         }
-        return complete(accept.apply(principal));
+        Connections.Slot slot = (Connections.Slot) admission;
+        // A client that resets before its connection starts never brings a session to claim the slot.
+        system.scheduler().scheduleOnce(settings.server().requestDeadline(), slot::abandon, system.executionContext());
+        return complete(accept.apply(principal, slot));
     }
 
     /** The bearer token of the Authorization header, else the token query parameter, else null. */
@@ -186,8 +198,20 @@ public final class HeraldRoutes extends AllDirectives {
     }
 
     private Route refuse(HttpRequest request, StatusCode status, ErrorCode code, String reason) {
+        return complete(refusal(request, status, code, reason));
+    }
+
+    private HttpResponse refusal(HttpRequest request, StatusCode status, ErrorCode code, String reason) {
         Audit.refused(remoteAddress(request), request.getUri().path(), status.intValue(), reason);
-        return complete(error(status, code, reason));
+        return error(status, code, reason);
+    }
+
+    /**
+     * A refused WebSocket upgrade or SSE stream also closes its TCP connection: a client that was
+     * refused its connection has nothing more to ask on it, and must not hold a place while it thinks.
+     */
+    private Route refuseConnection(HttpRequest request, StatusCode status, ErrorCode code, String reason) {
+        return complete(refusal(request, status, code, reason).addHeader(Connection.create("close")));
     }
 
     /** /api/** needs a configured key when authentication is on; in mode none the key is null. */
@@ -232,9 +256,15 @@ public final class HeraldRoutes extends AllDirectives {
     /** POST /api/publish: the whole batch is validated (and its permissions checked) before any change is applied. */
     private Route publish(HttpRequest request, ApiKeys.Key key) {
         String remote = remoteAddress(request);
+        long maxBody = settings.api().maxBody();
+        if (request.entity().getContentLengthOption().orElse(0) > maxBody) {
+            // Refused before a byte of it is read; Pekko then closes the connection rather than read on.
+            return complete(failure(new EntityStreamSizeException(maxBody, scala.Option.empty())));
+        }
         CompletionStage<HttpResponse> response = request.entity()
-                .withSizeLimit(settings.api().maxBody())
-                .toStrict(settings.api().askTimeout().toMillis(), materializer)
+                .withSizeLimit(maxBody)
+                // Its own bound too: without one, toStrict applies Pekko's max-to-strict-bytes and fails otherwise.
+                .toStrict(settings.api().askTimeout().toMillis(), maxBody, materializer)
                 .thenCompose(entity -> {
                     List<Change> changes;
                     try {
@@ -305,16 +335,24 @@ public final class HeraldRoutes extends AllDirectives {
                 .exceptionally(this::failure));
     }
 
-    private HttpResponse failure(Throwable error) {
-        Throwable cause = error;
-        while (cause.getCause() != null && !(cause instanceof EntityStreamSizeException)) {
-            cause = cause.getCause();
+    /**
+     * What a failed call answers: 413 for a body over the limit (however its size was announced), 503
+     * when the hub did not answer in time, and otherwise 500 with an id that is also in the log line
+     * carrying the stack trace, so that an operator finds the one from the other.
+     */
+    HttpResponse failure(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof EntityStreamSizeException) {
+                return error(StatusCodes.PAYLOAD_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE,
+                        "the body is larger than herald.api.max-body (" + settings.api().maxBody() + " bytes)");
+            }
+            if (cause instanceof TimeoutException) {
+                return error(StatusCodes.SERVICE_UNAVAILABLE, ErrorCode.INTERNAL, "the hub did not answer in time");
+            }
         }
-        if (cause instanceof EntityStreamSizeException) {
-            return error(StatusCodes.PAYLOAD_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE,
-                    "the body is larger than herald.api.max-body (" + settings.api().maxBody() + " bytes)");
-        }
-        return error(StatusCodes.SERVICE_UNAVAILABLE, ErrorCode.INTERNAL, "the hub did not answer in time");
+        String id = Sessions.newId();
+        log.error("Internal error [{}] answering an HTTP call", id, error);
+        return error(StatusCodes.INTERNAL_SERVER_ERROR, ErrorCode.INTERNAL, "internal error " + id + " (logged by the server)");
     }
 
     private static String utf8(ByteString bytes) throws CharacterCodingException {

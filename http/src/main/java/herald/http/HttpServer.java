@@ -10,6 +10,7 @@ import herald.hub.TopicOwners;
 import herald.hub.TopicRegistry;
 import herald.protocol.CloseCode;
 import herald.protocol.FrameCodec;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -102,6 +103,9 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
         new ProcessorMetrics().bindTo(prometheus);
         new UptimeMetrics().bindTo(prometheus);
         new FileDescriptorMetrics().bindTo(prometheus);
+        Gauge.builder("herald.connections.slots", connections, Connections::slots)
+                .description("Connection places taken: open connections, and those admitted but not started yet")
+                .register(prometheus);
 
         FrameCodec codec = new FrameCodec();
         ActorRef<TopicRegistry.Command> registry = context.spawn(
@@ -111,7 +115,8 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
                 metrics, authenticator);
         HeraldRoutes routes = new HeraldRoutes(hub, prometheus, readiness, context.getSystem());
         ServerBuilder server = Http.get(context.getSystem()).newServerAt(settings.server().host(), settings.server().port());
-        context.pipeToSelf((https == null ? server : server.enableHttps(https)).bind(routes.routes()),
+        context.pipeToSelf((https == null ? server : server.enableHttps(https)).bindFlow(
+                        ConnectionGuard.guarding(routes.routes().flow(context.getSystem()), settings.server(), prometheus)),
                 (binding, error) -> error == null ? new Bound(binding) : new BindFailed(error));
     }
 

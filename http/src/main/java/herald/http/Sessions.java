@@ -1,6 +1,7 @@
 package herald.http;
 
 import herald.config.HeraldSettings;
+import herald.hub.Connections;
 import herald.hub.Hub;
 import herald.hub.Outbound;
 import herald.hub.Principal;
@@ -23,10 +24,11 @@ final class Sessions {
      * actor behind. Sessions are spawned synchronously as system actors because the stream needs the
      * reference at once.
      */
-    static Started start(Session.Identity identity, Principal principal, Hub hub, ActorSystem<?> system) {
+    static Started start(Session.Identity identity, Principal principal, Connections.Slot slot, Hub hub,
+                         ActorSystem<?> system) {
         HeraldSettings.WebSocket ws = hub.settings().websocket();
         Outbound outbound = Outbound.create(ws.outboundFrames(), ws.outboundBytes(), hub.metrics());
-        ActorRef<Session.Command> session = system.systemActorOf(Session.create(identity, principal, hub, outbound),
+        ActorRef<Session.Command> session = system.systemActorOf(Session.create(identity, principal, hub, outbound, slot),
                 "session-" + identity.sessionId(), Props.empty());
         return new Started(session, outbound);
     }

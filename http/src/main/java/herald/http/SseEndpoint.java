@@ -2,6 +2,7 @@ package herald.http;
 
 import herald.hub.Audit;
 import herald.hub.CloseConnection;
+import herald.hub.Connections;
 import herald.hub.Hub;
 import herald.hub.Principal;
 import herald.hub.Session;
@@ -35,11 +36,11 @@ final class SseEndpoint {
         this.system = system;
     }
 
-    HttpResponse stream(List<String> topics, Principal principal, String remoteAddress) {
+    HttpResponse stream(List<String> topics, Principal principal, Connections.Slot slot, String remoteAddress) {
         Session.Identity identity = new Session.Identity(Sessions.newId(), remoteAddress, Session.Transport.SSE);
         Audit.accepted(identity.sessionId(), principal.user(), remoteAddress, "SSE");
         Source<ByteString, NotUsed> body = Source.<ByteString, NotUsed>fromMaterializer((materializer, attributes) -> {
-            Sessions.Started started = Sessions.start(identity, principal, hub, system);
+            Sessions.Started started = Sessions.start(identity, principal, slot, hub, system);
             started.session().tell(new Session.StartSubscriptions(topics));
             AtomicReference<CloseConnection> closedBy = new AtomicReference<>();
             return Source.single(ByteString.fromString("retry: " + hub.settings().sse().retry().toMillis() + "\n\n"))

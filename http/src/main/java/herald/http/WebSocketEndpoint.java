@@ -1,6 +1,7 @@
 package herald.http;
 
 import herald.hub.Audit;
+import herald.hub.Connections;
 import herald.hub.Hub;
 import herald.hub.OutboundFrame;
 import herald.hub.Principal;
@@ -41,12 +42,12 @@ final class WebSocketEndpoint {
     }
 
     /** @param principal null when the client authenticates later with an auth frame */
-    HttpResponse accept(WebSocketUpgrade upgrade, Principal principal, String remoteAddress) {
+    HttpResponse accept(WebSocketUpgrade upgrade, Principal principal, Connections.Slot slot, String remoteAddress) {
         Session.Identity identity = new Session.Identity(Sessions.newId(), remoteAddress, Session.Transport.WEBSOCKET);
         Audit.accepted(identity.sessionId(), principal == null ? null : principal.user(), remoteAddress, "WebSocket");
         CompletableFuture<ActorRef<Session.Command>> session = new CompletableFuture<>();
         return WebSocketFrames.handle(upgrade, materializer -> {
-                    Sessions.Started connection = Sessions.start(identity, principal, hub, system);
+                    Sessions.Started connection = Sessions.start(identity, principal, slot, hub, system);
                     session.complete(connection.session());
                     return new WebSocketFrames.Wiring(inbound(connection.session(), materializer),
                             connection.outbound().source().map(OutboundFrame::utf8));

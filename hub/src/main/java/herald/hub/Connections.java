@@ -7,28 +7,71 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
  * The connections open right now: counted against the connection limits (in all, per address, per
  * user) from the upgrade on, and known by session so that shutdown can close each with 1001 and
- * wait until they are gone. Sessions add and remove themselves.
+ * wait until they are gone.
+ *
+ * <p>A place is a {@link Slot}, taken at the door and claimed by the connection's session when the
+ * connection starts; the session gives it back when it stops. A connection can die between the two
+ * (a client that resets before the 101): whoever took the slot abandons it after a deadline, and an
+ * abandoned slot that no session claimed is given back then.
  */
 public final class Connections {
-    private record Open(ActorRef<Session.Command> session, Outbound outbound, String address) {
+    private record Open(ActorRef<Session.Command> session, Outbound outbound, Slot slot) {
+    }
+
+    /** What the door gets for a new connection: a place, or the reason there is none. */
+    public sealed interface Admission permits Slot, Refusal {
     }
 
     /** Why a new connection is refused: the HTTP status (503 or 429) and a message for the client. */
-    public record Refusal(int status, String reason) {
+    public record Refusal(int status, String reason) implements Admission {
+    }
+
+    private static final int RESERVED = 0;
+    private static final int CLAIMED = 1;
+    private static final int RELEASED = 2;
+
+    /** One connection's place, counted from the door until its session stops. */
+    public final class Slot implements Admission {
+        private final String address;
+        /** Null until known; changed under the lock of the {@link Connections}. */
+        private String user;
+        private final AtomicInteger state = new AtomicInteger(RESERVED);
+
+        private Slot(String address, String user) {
+            this.address = address;
+            this.user = user;
+        }
+
+        /** Gives the place back unless a session has claimed it: for a connection that never started one. */
+        public void abandon() {
+            if (state.compareAndSet(RESERVED, RELEASED)) {
+                release(this);
+            }
+        }
+
+        private boolean claim() {
+            return state.compareAndSet(RESERVED, CLAIMED);
+        }
+
+        private void releaseClaimed() {
+            if (state.compareAndSet(CLAIMED, RELEASED)) {
+                release(this);
+            }
+        }
     }
 
     private final HeraldSettings.Limits limits;
     private final ConcurrentHashMap<String, Open> open = new ConcurrentHashMap<>();
-    /** Reserved or open connections by remote address and by user; changed under this object's lock. */
+    /** Places taken, in all, by remote address and by user; changed under this object's lock. */
     private final Map<String, Integer> perAddress = new HashMap<>();
     private final Map<String, Integer> perUser = new HashMap<>();
-    private final Map<String, String> userOfSession = new ConcurrentHashMap<>();
-    private int reserved;
+    private int taken;
     private final CompletableFuture<Void> allClosed = new CompletableFuture<>();
     private volatile boolean draining;
 
@@ -36,13 +79,9 @@ public final class Connections {
         this.limits = limits;
     }
 
-    /**
-     * Takes a place for a new connection from {@code address} (and {@code user}, when known at the
-     * upgrade), or says why there is none. A place taken must become a session, which gives it back
-     * when it stops.
-     */
-    public synchronized Refusal reserve(String address, String user) {
-        if (reserved >= limits.maxConnections()) {
+    /** Takes a place for a new connection from {@code address} (and {@code user}, when known at the upgrade). */
+    public synchronized Admission reserve(String address, String user) {
+        if (taken >= limits.maxConnections()) {
             return new Refusal(503, "the server holds the most connections allowed (" + limits.maxConnections() + ")");
         }
         if (perAddress.getOrDefault(address, 0) >= limits.maxConnectionsPerAddress()) {
@@ -51,51 +90,58 @@ public final class Connections {
         if (user != null && perUser.getOrDefault(user, 0) >= limits.maxConnectionsPerUser()) {
             return new Refusal(429, "too many connections for this user (" + limits.maxConnectionsPerUser() + ")");
         }
-        reserved++;
+        taken++;
         perAddress.merge(address, 1, Integer::sum);
         if (user != null) {
             perUser.merge(user, 1, Integer::sum);
         }
-        return null;
+        return new Slot(address, user);
     }
 
     /** Counts a user who authenticated after the upgrade (an auth frame); false when over the per-user limit. */
-    synchronized boolean authenticated(String sessionId, String user) {
+    synchronized boolean authenticated(Slot slot, String user) {
         if (perUser.getOrDefault(user, 0) >= limits.maxConnectionsPerUser()) {
             return false;
         }
         perUser.merge(user, 1, Integer::sum);
-        userOfSession.put(sessionId, user);
+        slot.user = user;
         return true;
     }
 
-    void add(String sessionId, ActorRef<Session.Command> session, Outbound outbound, String address, String user) {
-        open.put(sessionId, new Open(session, outbound, address));
-        if (user != null) {
-            userOfSession.put(sessionId, user);
+    /** A session starts with the slot it was given; false when the slot was abandoned before (a very late start). */
+    boolean add(String sessionId, ActorRef<Session.Command> session, Outbound outbound, Slot slot) {
+        if (!slot.claim()) {
+            return false;
         }
+        open.put(sessionId, new Open(session, outbound, slot));
+        return true;
     }
 
     void remove(String sessionId) {
         Open gone = open.remove(sessionId);
         if (gone != null) {
-            release(gone.address(), userOfSession.remove(sessionId));
+            gone.slot().releaseClaimed();
         }
         if (draining && open.isEmpty()) {
             allClosed.complete(null);
         }
     }
 
-    private synchronized void release(String address, String user) {
-        reserved--;
-        perAddress.computeIfPresent(address, (a, n) -> n == 1 ? null : n - 1);
-        if (user != null) {
-            perUser.computeIfPresent(user, (u, n) -> n == 1 ? null : n - 1);
+    private synchronized void release(Slot slot) {
+        taken--;
+        perAddress.computeIfPresent(slot.address, (a, n) -> n == 1 ? null : n - 1);
+        if (slot.user != null) {
+            perUser.computeIfPresent(slot.user, (u, n) -> n == 1 ? null : n - 1);
         }
     }
 
     public int count() {
         return open.size();
+    }
+
+    /** Places taken: open connections and those admitted but not started yet. */
+    public synchronized int slots() {
+        return taken;
     }
 
     /** Whether shutdown has begun: new connections are then refused. */

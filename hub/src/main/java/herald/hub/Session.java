@@ -7,12 +7,10 @@ import herald.protocol.ErrorCode;
 import herald.protocol.FrameCodec;
 import herald.protocol.InvalidFrameException;
 import herald.protocol.ServerFrame;
-import herald.protocol.TopicNames;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -23,17 +21,21 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * One client connection: reads its frames, answers them, keeps its subscriptions and feeds its
- * bounded {@link Outbound}. It knows nothing of HTTP: the WebSocket layer hands it the text of
- * each inbound message and tells it when the connection has ended.
+ * One client connection: reads its frames one at a time and dispatches them. What it does with them
+ * lives in one class a job: {@link SessionAuth} (who the client is, refreshes, expiry),
+ * {@link RateLimiter}, {@link SessionSubscriptions} (the subscribe state machine and the topics held)
+ * and {@link SessionClose} (how the connection ends and the line that says so). It feeds the
+ * connection's bounded {@link Outbound} and knows nothing of HTTP: the WebSocket layer hands it the
+ * text of each inbound message and tells it when the connection has ended.
  *
  * <p>Client frames are handled one at a time (the inbound stream waits for an {@link Ack}), so the
  * replies to a subscribe come in the request's order and a later frame never overtakes it.
  */
 public final class Session extends AbstractBehavior<Session.Command> {
 
-    public sealed interface Command permits Inbound, InboundStarted, InboundEnded, ConnectionEnded,
-            Close, StartSubscriptions, Topic.Notice, SubscribeTimedOut, TopicTerminated, AuthTimedOut, TokenExpired {
+    public sealed interface Command permits Inbound, InboundStarted, InboundEnded, ConnectionEnded, Close,
+            StartSubscriptions, Topic.Notice, SessionSubscriptions.SubscribeTimedOut, SessionSubscriptions.TopicTerminated,
+            AuthTimedOut, TokenExpired {
     }
 
     /** The inbound stream's acknowledgement: the session is ready for the next message. */
@@ -65,16 +67,6 @@ public final class Session extends AbstractBehavior<Session.Command> {
     public record Close(CloseCode code, String reason) implements Command {
     }
 
-    private enum SubscribeTimedOut implements Command {
-        INSTANCE
-    }
-
-    private record TopicTerminated(String topic, ActorRef<Topic.Command> ref) implements Command {
-    }
-
-    private record Held(ActorRef<Topic.Command> topic, Subscription subscription) {
-    }
-
     private enum AuthTimedOut implements Command {
         INSTANCE
     }
@@ -99,11 +91,13 @@ public final class Session extends AbstractBehavior<Session.Command> {
     /**
      * @param principal who the client is when that was settled at the upgrade (a valid token, or
      *                  authentication off); null when the client must still send an {@code auth} frame
+     * @param slot      the connection's place, taken at the door; the session gives it back when it stops
      */
-    public static Behavior<Command> create(Identity identity, Principal principal, Hub hub, Outbound outbound) {
+    public static Behavior<Command> create(Identity identity, Principal principal, Hub hub, Outbound outbound,
+                                           Connections.Slot slot) {
         return Behaviors.withMdc(Command.class, Map.of("sessionId", identity.sessionId()),
                 Behaviors.setup(context -> Behaviors.withTimers(timers ->
-                        new Session(context, timers, identity, principal, hub, outbound))));
+                        new Session(context, timers, identity, principal, hub, outbound, slot))));
     }
 
     private final TimerScheduler<Command> timers;
@@ -114,33 +108,18 @@ public final class Session extends AbstractBehavior<Session.Command> {
     private final Outbound outbound;
     private final Connections connections;
     private final HubMetrics metrics;
-    private final Authenticator authenticator;
     private final RateLimiter rateLimiter;
+    private final SessionAuth auth;
+    private final SessionSubscriptions subscriptions;
+    private final SessionClose close;
     private final ActorRef<Topic.Notice> self;
-    /** Null until the client has authenticated. */
-    private Principal principal;
-    private final long openedAt = System.nanoTime();
-    /** Topics this connection is subscribed to, with the topic's actor and the handle the topic writes through. */
-    private final Map<String, Held> subscriptions = new HashMap<>();
-    /** Topics whose actor died under a subscription, waiting for their unasked fresh snapshot. */
-    private final Map<String, Subscription> resubscribing = new HashMap<>();
-    private Subscription awaitedSubscription;
-
-    /** The subscribe request being worked through, one topic at a time. */
-    private final ArrayDeque<String> pendingTopics = new ArrayDeque<>();
-    private String pendingId;
-    private String awaitedTopic;
+    /** The inbound stream's next acknowledgement, held back while a subscribe request is worked through. */
     private ActorRef<Ack> pendingAck;
-
-    private boolean closing;
     private long rejectedFrames;
 
     private Session(ActorContext<Command> context, TimerScheduler<Command> timers, Identity identity,
-                    Principal principal, Hub hub, Outbound outbound) {
+                    Principal principal, Hub hub, Outbound outbound, Connections.Slot slot) {
         super(context);
-        this.principal = principal;
-        this.authenticator = hub.authenticator();
-        this.rateLimiter = new RateLimiter(hub.settings().rateLimit(), System.nanoTime());
         this.timers = timers;
         this.identity = identity;
         this.settings = hub.settings();
@@ -150,36 +129,35 @@ public final class Session extends AbstractBehavior<Session.Command> {
         this.metrics = hub.metrics();
         this.outbound = outbound;
         this.self = context.getSelf().narrow();
-        connections.add(identity.sessionId(), context.getSelf(), outbound, identity.remoteAddress(), user());
+        this.rateLimiter = new RateLimiter(settings.rateLimit(), System.nanoTime());
+        this.auth = new SessionAuth(principal, hub.authenticator(), connections, slot, settings);
+        this.subscriptions = new SessionSubscriptions(context, timers, topics, outbound, settings, this::refuse);
+        this.close = new SessionClose(identity, outbound, metrics);
         metrics.connectionOpened();
         context.getLog().info("Connection opened: session [{}] user [{}] remote [{}] via [{}]",
-                identity.sessionId(), user(), identity.remoteAddress(), identity.transport());
-        if (principal != null) {
+                identity.sessionId(), auth.user(), identity.remoteAddress(), identity.transport());
+        if (!connections.add(identity.sessionId(), context.getSelf(), outbound, slot)) {
+            // Its place was given back: the connection took longer than the request deadline to start.
+            closeWith(CloseCode.INTERNAL_ERROR, "the connection started too late; reconnect");
+        } else if (principal != null) {
             welcome();
         } else {
             timers.startSingleTimer(AuthTimedOut.INSTANCE, settings.auth().jwt().authTimeout());
         }
     }
 
-    private String user() {
-        return principal == null ? null : principal.user();
-    }
-
     private void welcome() {
         if (identity.transport() == Transport.WEBSOCKET) {
-            send(new ServerFrame.Welcome(identity.sessionId(), user(), settings.websocket().heartbeat().toMillis(), 1));
+            send(new ServerFrame.Welcome(identity.sessionId(), auth.user(), settings.websocket().heartbeat().toMillis(), 1));
         }
         expireAtTokenExpiry();
     }
 
-    /**
-     * A timer, not a check on the next frame: a silent client is closed the moment its token expires,
-     * with the clock skew that verification allows, so a token just accepted is not closed at once.
-     */
+    /** A timer, not a check on the next frame: a silent client is closed the moment its token expires. */
     private void expireAtTokenExpiry() {
-        if (principal.expiresAt() > 0) {
-            long millis = principal.expiresAt() + settings.auth().jwt().clockSkew().toMillis() - System.currentTimeMillis();
-            timers.startSingleTimer(TokenExpired.INSTANCE, Duration.ofMillis(Math.max(0, millis)));
+        Duration left = auth.untilExpiry(System.currentTimeMillis());
+        if (left != null) {
+            timers.startSingleTimer(TokenExpired.INSTANCE, left);
         }
     }
 
@@ -189,38 +167,22 @@ public final class Session extends AbstractBehavior<Session.Command> {
                 .onMessage(InboundStarted.class, started -> ack(started.ack()))
                 .onMessage(Inbound.class, this::onInbound)
                 .onMessage(Topic.Subscribed.class, this::onSubscribed)
-                .onMessage(Topic.Overflowed.class, overflowed -> {
-                    slowConsumer();
-                    return this;
-                })
+                .onMessage(Topic.Overflowed.class, overflowed -> slowConsumer())
                 .onMessage(Topic.Published.class, this::onPublished)
                 .onMessage(Topic.Refused.class, this::onRefused)
                 .onMessageEquals(AuthTimedOut.INSTANCE, () -> deny(CloseCode.UNAUTHENTICATED, "not authenticated in time"))
                 .onMessageEquals(TokenExpired.INSTANCE, () -> deny(CloseCode.TOKEN_EXPIRED, "token expired"))
-                .onMessageEquals(SubscribeTimedOut.INSTANCE, this::onSubscribeTimedOut)
-                .onMessage(TopicTerminated.class, this::onTopicTerminated)
+                .onMessageEquals(SessionSubscriptions.SubscribeTimedOut.INSTANCE, this::onSubscribeTimedOut)
+                .onMessage(SessionSubscriptions.TopicTerminated.class, this::onTopicTerminated)
                 .onMessageEquals(InboundEnded.INSTANCE, this::onInboundEnded)
                 .onMessage(ConnectionEnded.class, this::onConnectionEnded)
-                .onMessage(Close.class, this::onClose)
-                .onMessage(StartSubscriptions.class, this::onStartSubscriptions)
-                .onSignal(PostStop.class, stop -> {
-                    connections.remove(identity.sessionId());
+                .onMessage(Close.class, c -> {
+                    closeWith(c.code(), c.reason());
                     return this;
                 })
+                .onMessage(StartSubscriptions.class, this::onStartSubscriptions)
+                .onSignal(PostStop.class, stop -> onPostStop())
                 .build();
-    }
-
-    private Behavior<Command> onStartSubscriptions(StartSubscriptions start) {
-        pendingTopics.addAll(start.topics());
-        subscribeNext();
-        return this;
-    }
-
-    private Behavior<Command> onClose(Close close) {
-        if (!closing) {
-            closeWith(close.code(), close.reason());
-        }
-        return this;
     }
 
     private Behavior<Command> ack(ActorRef<Ack> ack) {
@@ -228,8 +190,9 @@ public final class Session extends AbstractBehavior<Session.Command> {
         return this;
     }
 
+    /** Where a frame is dispatched: rate limit, parse, authentication, then one handler per frame type. */
     private Behavior<Command> onInbound(Inbound inbound) {
-        if (closing) {
+        if (close.closing()) {
             return ack(inbound.ack());
         }
         metrics.framesIn.increment();
@@ -246,9 +209,9 @@ public final class Session extends AbstractBehavior<Session.Command> {
             reject(e);
             return ack(inbound.ack());
         }
-        if (principal == null) {
-            if (frame instanceof ClientFrame.Auth auth) {
-                authenticate(auth);
+        if (auth.principal() == null) {
+            if (frame instanceof ClientFrame.Auth first) {
+                authenticate(first);
             } else {
                 reject(new InvalidFrameException(ErrorCode.UNAUTHENTICATED, frame.id(), null,
                         "send an auth frame with a token first"));
@@ -256,30 +219,19 @@ public final class Session extends AbstractBehavior<Session.Command> {
             return ack(inbound.ack());
         }
         if (frame instanceof ClientFrame.Subscribe subscribe) {
-            pendingId = subscribe.id();
-            pendingTopics.addAll(subscribe.topics());
             pendingAck = inbound.ack();
+            subscriptions.request(subscribe.id(), subscribe.topics());
             subscribeNext();
             return this;
         } else if (frame instanceof ClientFrame.Publish publish) {
-            String topic = publish.change().topic();
-            if (!principal.permissions().canPublish(topic)) {
-                forbidden(publish.id(), topic, "publishing to this topic is not allowed");
-            } else {
-                metrics.publishesSocket.increment();
-                topics.tell(topic, new Topic.Publish(publish.change(), publish.id(), now, self.narrow()));
-            }
+            publish(publish, now);
         } else if (frame instanceof ClientFrame.Unsubscribe unsubscribe) {
-            unsubscribe(unsubscribe);
+            unsubscribe.topics().forEach(subscriptions::leave);
+            send(new ServerFrame.Unsubscribed(unsubscribe.id(), unsubscribe.topics()));
         } else if (frame instanceof ClientFrame.Ping ping) {
             send(new ServerFrame.Pong(ping.id(), System.currentTimeMillis()));
-        } else if (frame instanceof ClientFrame.Auth auth) {
-            if (authenticator.required()) {
-                refresh(auth);
-            } else {
-                reject(new InvalidFrameException(ErrorCode.BAD_REQUEST, auth.id(), null,
-                        "authentication is off on this server; no auth frame is needed"));
-            }
+        } else if (frame instanceof ClientFrame.Auth refresh) {
+            refresh(refresh);
         }
         return ack(inbound.ack());
     }
@@ -299,55 +251,48 @@ public final class Session extends AbstractBehavior<Session.Command> {
         }
     }
 
+    private void publish(ClientFrame.Publish publish, long now) {
+        String topic = publish.change().topic();
+        if (!auth.principal().permissions().canPublish(topic)) {
+            refuse(new InvalidFrameException(ErrorCode.FORBIDDEN, publish.id(), topic, "publishing to this topic is not allowed"));
+        } else {
+            metrics.publishesSocket.increment();
+            topics.tell(topic, new Topic.Publish(publish.change(), publish.id(), now, self.narrow()));
+        }
+    }
+
     /** The first auth frame of a connection that opened without a token. */
-    private void authenticate(ClientFrame.Auth auth) {
-        Principal verified = verifiedOrClosed(auth);
-        if (verified == null) {
+    private void authenticate(ClientFrame.Auth frame) {
+        if (auth.authenticate(frame) instanceof SessionAuth.Failed failed) {
+            authFailed(frame.id(), failed.reason());
             return;
         }
-        if (!connections.authenticated(identity.sessionId(), verified.user())) {
-            authFailed(auth.id(), "too many connections for this user (" + settings.limits().maxConnectionsPerUser() + ")");
-            return;
-        }
-        principal = verified;
         timers.cancel(AuthTimedOut.INSTANCE);
         getContext().getLog().info("Authenticated: session [{}] user [{}] remote [{}]",
-                identity.sessionId(), user(), identity.remoteAddress());
+                identity.sessionId(), auth.user(), identity.remoteAddress());
         welcome();
     }
 
     /**
-     * A new token on an authenticated connection: same user, new expiry and permissions, applied at
-     * once; subscriptions the new token no longer allows are ended.
+     * A new token on an authenticated connection, applied at once; subscriptions the new token no
+     * longer allows are ended, each with its unsubscribed and forbidden.
      */
-    private void refresh(ClientFrame.Auth auth) {
-        Principal verified = verifiedOrClosed(auth);
-        if (verified == null) {
+    private void refresh(ClientFrame.Auth frame) {
+        if (!auth.required()) {
+            reject(new InvalidFrameException(ErrorCode.BAD_REQUEST, frame.id(), null,
+                    "authentication is off on this server; no auth frame is needed"));
             return;
         }
-        if (!verified.user().equals(principal.user())) {
-            authFailed(auth.id(), "a refreshed token must be for the same user");
+        if (auth.refresh(frame) instanceof SessionAuth.Failed failed) {
+            authFailed(frame.id(), failed.reason());
             return;
         }
-        principal = verified;
-        send(new ServerFrame.Refreshed(auth.id(), verified.expiresAt()));
+        send(new ServerFrame.Refreshed(frame.id(), auth.principal().expiresAt()));
         expireAtTokenExpiry();
-        for (String topic : List.copyOf(subscriptions.keySet())) {
-            if (!verified.permissions().canSubscribe(topic)) {
-                leave(topic);
-                send(new ServerFrame.Unsubscribed(null, List.of(topic)));
-                forbidden(null, topic, "the refreshed token does not allow this topic");
-            }
-        }
-    }
-
-    /** The auth frame's principal, or null after answering auth_failed and closing with 4001. */
-    private Principal verifiedOrClosed(ClientFrame.Auth auth) {
-        try {
-            return authenticator.verify(auth.token());
-        } catch (AuthenticationException e) {
-            authFailed(auth.id(), e.getMessage());
-            return null;
+        for (String topic : subscriptions.notAllowedBy(auth.principal().permissions())) {
+            subscriptions.leave(topic);
+            send(new ServerFrame.Unsubscribed(null, List.of(topic)));
+            refuse(new InvalidFrameException(ErrorCode.FORBIDDEN, null, topic, "the refreshed token does not allow this topic"));
         }
     }
 
@@ -356,127 +301,63 @@ public final class Session extends AbstractBehavior<Session.Command> {
         deny(CloseCode.UNAUTHENTICATED, "authentication failed");
     }
 
-    private void forbidden(String id, String topic, String message) {
-        Audit.denied(identity.sessionId(), user(), identity.remoteAddress(), "forbidden " + topic);
-        reject(new InvalidFrameException(ErrorCode.FORBIDDEN, id, topic, message));
+    /** Answers a refused request; a forbidden one also goes to the audit trail. */
+    private void refuse(InvalidFrameException e) {
+        if (e.code() == ErrorCode.FORBIDDEN) {
+            Audit.denied(identity.sessionId(), auth.user(), identity.remoteAddress(), "forbidden " + e.topic());
+        }
+        reject(e);
     }
 
     /** Closes for a reason the audit trail keeps: failed or expired authentication, abuse. */
     private Behavior<Command> deny(CloseCode code, String reason) {
-        if (!closing) {
-            Audit.denied(identity.sessionId(), user(), identity.remoteAddress(), reason + " (close " + code.code() + ")");
+        if (!close.closing()) {
+            Audit.denied(identity.sessionId(), auth.user(), identity.remoteAddress(), reason + " (close " + code.code() + ")");
             closeWith(code, reason);
         }
         return this;
     }
 
-    private Behavior<Command> onRefused(Topic.Refused refused) {
-        send(new ServerFrame.Error(refused.requestId(), refused.topic(), refused.code(), refused.message()));
-        if (refused.toSubscribe() && refused.topic().equals(awaitedTopic)) {
-            awaitedTopic = null;
-            awaitedSubscription.end();
-            timers.cancel(SubscribeTimedOut.INSTANCE);
-            subscribeNext();
-        }
+    private Behavior<Command> onStartSubscriptions(StartSubscriptions start) {
+        subscriptions.request(null, start.topics());
+        subscribeNext();
         return this;
     }
 
-    private void unsubscribe(ClientFrame.Unsubscribe unsubscribe) {
-        unsubscribe.topics().forEach(this::leave);
-        send(new ServerFrame.Unsubscribed(unsubscribe.id(), unsubscribe.topics()));
-    }
-
-    /** Stops the topic's frames at once (the handle), then tells the topic. */
-    private void leave(String topic) {
-        Held held = subscriptions.remove(topic);
-        if (held != null) {
-            held.subscription().end();
-            getContext().unwatch(held.topic());
-            held.topic().tell(new Topic.Unsubscribe(self));
-        }
-        Subscription waiting = resubscribing.remove(topic);
-        if (waiting != null) {
-            waiting.end();
-        }
-    }
-
-    /** Sends the next topic of the pending subscribe to its topic, or finishes the request. */
+    /** Asks the next topic of the pending subscribe, or finishes the request and takes the next frame. */
     private void subscribeNext() {
-        while (!pendingTopics.isEmpty()) {
-            String topic = pendingTopics.poll();
-            if (!TopicNames.isValid(topic)) {
-                reject(new InvalidFrameException(ErrorCode.INVALID_TOPIC, pendingId, topic,
-                        "a topic name is 1 to 200 characters of A-Z a-z 0-9 _ . : @ / -"));
-            } else if (!principal.permissions().canSubscribe(topic)) {
-                forbidden(pendingId, topic, "subscribing to this topic is not allowed");
-            } else if (!subscriptions.containsKey(topic)
-                    && subscriptions.size() >= settings.limits().maxSubscriptionsPerConnection()) {
-                reject(new InvalidFrameException(ErrorCode.TOO_MANY_TOPICS, pendingId, topic,
-                        "this connection is subscribed to the most topics allowed ("
-                                + settings.limits().maxSubscriptionsPerConnection() + ")"));
-            } else {
-                awaitedTopic = topic;
-                awaitedSubscription = new Subscription(self, outbound);
-                topics.tell(topic, new Topic.Subscribe(awaitedSubscription, pendingId));
-                timers.startSingleTimer(SubscribeTimedOut.INSTANCE, settings.api().askTimeout());
-                return;
-            }
-        }
-        pendingId = null;
-        if (pendingAck != null) {
+        if (subscriptions.next(auth.principal().permissions()) && pendingAck != null) {
             pendingAck.tell(Ack.INSTANCE);
             pendingAck = null;
         }
     }
 
     private Behavior<Command> onSubscribed(Topic.Subscribed subscribed) {
-        String topic = subscribed.topic();
-        if (topic.equals(awaitedTopic)) {
-            awaitedTopic = null;
-            timers.cancel(SubscribeTimedOut.INSTANCE);
-            addSubscription(topic, subscribed.topicRef(), awaitedSubscription);
-            if (!closing) {
-                subscribeNext();
-            }
-        } else if (resubscribing.containsKey(topic)) {
-            addSubscription(topic, subscribed.topicRef(), resubscribing.remove(topic));
-        }
-        return this;
-    }
-
-    /** A subscribe again replaces the topic's handle for this session; the old one is ended. */
-    private void addSubscription(String topic, ActorRef<Topic.Command> ref, Subscription subscription) {
-        Held previous = subscriptions.put(topic, new Held(ref, subscription));
-        if (previous != null && previous.subscription() != subscription) {
-            previous.subscription().end();
-        }
-        if (previous == null || !ref.equals(previous.topic())) {
-            getContext().watchWith(ref, new TopicTerminated(topic, ref));
-        }
-    }
-
-    private Behavior<Command> onSubscribeTimedOut() {
-        if (awaitedTopic != null) {
-            getContext().getLog().warn("Topic [{}] did not answer a subscribe within {}; session [{}] gets an error",
-                    awaitedTopic, settings.api().askTimeout(), identity.sessionId());
-            send(new ServerFrame.Error(pendingId, awaitedTopic, ErrorCode.INTERNAL, "the topic did not answer in time"));
-            awaitedSubscription.end();
-            awaitedTopic = null;
+        if (subscriptions.onSubscribed(subscribed) && !close.closing()) {
             subscribeNext();
         }
         return this;
     }
 
-    /** A topic stopped under a live subscription: subscribe again so the client gets a fresh snapshot. */
-    private Behavior<Command> onTopicTerminated(TopicTerminated terminated) {
-        Held held = subscriptions.get(terminated.topic());
-        if (held != null && terminated.ref().equals(held.topic())) {
-            subscriptions.remove(terminated.topic());
-            held.subscription().end();
-            Subscription fresh = new Subscription(self, outbound);
-            resubscribing.put(terminated.topic(), fresh);
-            topics.tell(terminated.topic(), new Topic.Subscribe(fresh, null));
+    private Behavior<Command> onRefused(Topic.Refused refused) {
+        send(new ServerFrame.Error(refused.requestId(), refused.topic(), refused.code(), refused.message()));
+        if (subscriptions.onRefused(refused)) {
+            subscribeNext();
         }
+        return this;
+    }
+
+    private Behavior<Command> onSubscribeTimedOut() {
+        ServerFrame.Error error = subscriptions.onTimedOut();
+        if (error != null) {
+            send(error);
+            subscribeNext();
+        }
+        return this;
+    }
+
+    private Behavior<Command> onTopicTerminated(SessionSubscriptions.TopicTerminated terminated) {
+        subscriptions.onTopicTerminated(terminated);
         return this;
     }
 
@@ -486,32 +367,28 @@ public final class Session extends AbstractBehavior<Session.Command> {
     }
 
     private void send(ServerFrame frame) {
-        enqueue(OutboundFrame.of(codec.encode(frame)));
-    }
-
-    private void enqueue(OutboundFrame frame) {
-        if (closing) {
+        if (close.closing()) {
             return;
         }
-        Outbound.Offer offer = outbound.offer(frame);
+        Outbound.Offer offer = outbound.offer(OutboundFrame.of(codec.encode(frame)));
         if (offer == Outbound.Offer.CLOSED) {
-            closing = true;
-            leaveTopics();
+            close.streamEnded();
+            subscriptions.leaveAll();
         } else if (offer == Outbound.Offer.OVERFLOW) {
             slowConsumer();
         }
     }
 
     /** The outbound buffer overflowed, on a frame of this session's or of a topic's: close with 4008. */
-    private void slowConsumer() {
-        if (closing) {
-            return;
+    private Behavior<Command> slowConsumer() {
+        if (!close.closing()) {
+            metrics.slowConsumerCloses.increment();
+            getContext().getLog().warn(
+                    "Slow consumer closed with 4008: session [{}] user [{}] remote [{}] queued [{}] frames [{}] bytes",
+                    identity.sessionId(), auth.user(), identity.remoteAddress(), outbound.queuedFrames(), outbound.queuedBytes());
+            closeWith(CloseCode.SLOW_CONSUMER, "slow consumer: outbound buffer overflowed");
         }
-        metrics.slowConsumerCloses.increment();
-        getContext().getLog().warn(
-                "Slow consumer closed with 4008: session [{}] user [{}] remote [{}] queued [{}] frames [{}] bytes",
-                identity.sessionId(), user(), identity.remoteAddress(), outbound.queuedFrames(), outbound.queuedBytes());
-        closeWith(CloseCode.SLOW_CONSUMER, "slow consumer: outbound buffer overflowed");
+        return this;
     }
 
     private void reject(InvalidFrameException e) {
@@ -519,74 +396,62 @@ public final class Session extends AbstractBehavior<Session.Command> {
         metrics.rejected(e.code());
         if (rejectedFrames <= LOGGED_REJECTIONS) {
             getContext().getLog().warn("Rejected frame from session [{}] user [{}] remote [{}]: {} {}{}",
-                    identity.sessionId(), user(), identity.remoteAddress(), e.code().wireName(),
+                    identity.sessionId(), auth.user(), identity.remoteAddress(), e.code().wireName(),
                     e.getMessage(), rejectedFrames == LOGGED_REJECTIONS ? " (further rejections are only counted)" : "");
         }
         send(e.toFrame());
     }
 
-    /**
-     * Stops all deliveries at once and has the close frame sent: for a slow consumer right away,
-     * discarding its backlog; otherwise after what is queued, so the frame explaining the close arrives.
-     */
+    /** Stops all deliveries at once and has the close frame sent (see {@link SessionClose}). */
     private void closeWith(CloseCode code, String reason) {
-        closing = true;
-        if (code == CloseCode.SLOW_CONSUMER) {
-            outbound.close(code, reason);
-        } else {
-            outbound.closeAfterQueued(code, reason);
+        if (close.close(code, reason)) {
+            stopWork();
         }
-        leaveTopics();
+    }
+
+    /** The client closed: answer with the normal close once what is queued has been written. */
+    private Behavior<Command> onInboundEnded() {
+        if (close.clientClosed()) {
+            stopWork();
+        }
+        return this;
+    }
+
+    /** A closing connection takes no new work: its topics stop writing and the inbound stream is released. */
+    private void stopWork() {
+        subscriptions.leaveAll();
         if (pendingAck != null) {
             pendingAck.tell(Ack.INSTANCE);
             pendingAck = null;
         }
     }
 
-    private void leaveTopics() {
-        subscriptions.forEach((topic, held) -> {
-            held.subscription().end();
-            held.topic().tell(new Topic.Unsubscribe(self));
-        });
-        subscriptions.clear();
-        pendingTopics.clear();
-        resubscribing.values().forEach(Subscription::end);
-        resubscribing.clear();
-        if (awaitedSubscription != null) {
-            awaitedSubscription.end();
-        }
-    }
-
-    /** The client closed: answer with the normal close once what is queued has been written. */
-    private Behavior<Command> onInboundEnded() {
-        if (!closing) {
-            closing = true;
-            outbound.complete();
-            leaveTopics();
-        }
-        return this;
-    }
-
     private Behavior<Command> onConnectionEnded(ConnectionEnded ended) {
-        leaveTopics();
-        long nanosOpen = System.nanoTime() - openedAt;
-        metrics.connectionClosed(ended.code(), nanosOpen);
-        long millis = Duration.ofNanos(nanosOpen).toMillis();
-        String line = "Connection closed: session [{}] user [{}] remote [{}] duration [{}ms] code [{}] reason [{}] by [{}]"
-                + (rejectedFrames > 0 ? " rejected frames [" + rejectedFrames + "]" : "");
-        Object[] args = {identity.sessionId(), user(), identity.remoteAddress(), millis, ended.code(),
-                ended.reason(), ended.byClient() ? "client" : "server"};
-        if (isClientFault(ended.code()) && !ended.byClient()) {
-            getContext().getLog().warn(line, args);
-        } else {
-            getContext().getLog().info(line, args);
-        }
+        subscriptions.leaveAll();
+        close.record(ended, auth.user(), rejectedFrames, getContext().getLog());
         return Behaviors.stopped();
     }
 
-    /** Closes that mean the client did something wrong or could not keep up: worth a warning. */
-    private static boolean isClientFault(int code) {
-        return code == CloseCode.UNSUPPORTED_DATA.code() || code == CloseCode.MESSAGE_TOO_BIG.code()
-                || code == CloseCode.SLOW_CONSUMER.code();
+    /**
+     * However the session stops, its place is given back and its topics forgotten. One that stops
+     * before its connection ended was either stopped with the server (a client that did not close
+     * within shutdown-grace) or failed (an exception in a handler): then its socket is closed with
+     * 1011 rather than left open with no one behind it.
+     */
+    private Behavior<Command> onPostStop() {
+        if (!close.recorded()) {
+            subscriptions.leaveAll();
+            ConnectionEnded ended;
+            if (CoordinatedShutdown.get(getContext().getSystem()).getShutdownReason().isPresent()) {
+                outbound.close(CloseCode.GOING_AWAY, "server shutting down");
+                ended = new ConnectionEnded(CloseCode.GOING_AWAY.code(), "dropped at shutdown", false);
+            } else {
+                outbound.close(CloseCode.INTERNAL_ERROR, "internal error");
+                ended = new ConnectionEnded(CloseCode.INTERNAL_ERROR.code(), "internal error: the session failed", false);
+            }
+            close.record(ended, auth.user(), rejectedFrames, getContext().getLog());
+        }
+        connections.remove(identity.sessionId());
+        return this;
     }
 }
