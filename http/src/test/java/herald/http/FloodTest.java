@@ -11,14 +11,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * A client sending frames as fast as it can does not raise another client's latency beyond the
- * stated bound: its frames over the rate limit are refused cheaply and it is served one frame at a
- * time like everyone else. The figures are printed for the record.
+ * A client sending frames as fast as it can does not raise another client's latency far beyond what
+ * it is without the flood, measured first in the same test: its frames over the rate limit are
+ * refused cheaply and it is served one frame at a time like everyone else. The figures are printed
+ * for the record; the bound is relative, so a slower machine moves both sides of it.
  */
 @ExtendWith(LogCapturingExtension.class)
 class FloodTest {
-    /** The bound this test holds Herald to: a neighbour's ping p99 while another client floods. */
-    static final double P99_BOUND_MS = 100;
+    /** How many times its quiet p99 a neighbour's ping p99 may become while another client floods. */
+    static final double P99_RATIO_BOUND = 10;
+    /** Below this a quiet p99 is timer noise, not a baseline to multiply. */
+    static final double BASELINE_FLOOR_MS = 2;
     private static final int PINGS = 200;
 
     @Test
@@ -47,7 +50,8 @@ class FloodTest {
                     percentile(baseline, 50), percentile(baseline, 99), percentile(baseline, 100),
                     percentile(during, 50), percentile(during, 99), percentile(during, 100), sent);
             System.out.println(figures);
-            assertTrue(percentile(during, 99) < P99_BOUND_MS, figures);
+            double bound = P99_RATIO_BOUND * Math.max(percentile(baseline, 99), BASELINE_FLOOR_MS);
+            assertTrue(percentile(during, 99) < bound, figures + "; bound " + bound + " ms");
             assertTrue(!victim.isClosed(), "the neighbour is never closed");
         }
     }

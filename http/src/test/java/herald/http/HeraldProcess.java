@@ -112,6 +112,12 @@ final class HeraldProcess implements AutoCloseable {
         });
         reader.setDaemon(true);
         reader.start();
-        return port.get(60, TimeUnit.SECONDS);
+        try {
+            return port.get(60, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            synchronized (output) {
+                throw new AssertionError("Herald did not listen within 60 s; it printed:\n" + output, e);
+            }
+        }
     }
 }

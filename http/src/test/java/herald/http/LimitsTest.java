@@ -37,6 +37,22 @@ class LimitsTest {
     }
 
     @Test
+    void sseStreamsCountAgainstThePerAddressLimitLikeWebSockets() throws Exception {
+        try (TestServer server = TestServer.start("herald.limits.max-connections-per-address = 2");
+             WsClient socket = WsClient.connectWelcomed(server.ws());
+             java.net.Socket stream = RawHttp.open(server.herald.port());
+             java.net.Socket refused = RawHttp.open(server.herald.port())) {
+            RawHttp.send(stream, "GET /api/sse?topics=a HTTP/1.1\r\nHost: localhost\r\n\r\n");
+            assertEquals(200, RawHttp.read(stream).status());
+            RawHttp.send(refused, "GET /api/sse?topics=a HTTP/1.1\r\nHost: localhost\r\n\r\n");
+            RawHttp.Response response = RawHttp.read(refused);
+            assertEquals(429, response.status(), response.body());
+            assertEquals("rate_limited", Json.parse(response.body()).path("code").asText());
+            assertRefused(server, 429, "rate_limited");
+        }
+    }
+
+    @Test
     void connectionsInAllAreCappedWith503() throws Exception {
         try (TestServer server = TestServer.start("herald.limits.max-connections = 2");
              WsClient a = WsClient.connectWelcomed(server.ws());
