@@ -38,8 +38,12 @@ async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 test("the demo page: subscribes, shows publishes live, survives a server close and a 4008", async () => {
-  const first = await startHerald();
+  // The browser first: without one the test fails at once, before it has started anything.
   const browser = await launch();
+  const first = await startHerald().catch(async (error) => {
+    await browser.close();
+    throw error;
+  });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const problems: string[] = [];
@@ -85,6 +89,7 @@ test("the demo page: subscribes, shows publishes live, survives a server close a
       await second.stop();
     }
   } finally {
+    await first.stop();
     await browser.close();
   }
 });

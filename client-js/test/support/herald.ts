@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
+import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 
 /** The packaged server: HERALD_JAR, or the jar `mvn package` builds next door. */
@@ -19,7 +20,7 @@ export interface Herald {
   state(topic: string): Promise<any>;
   /** GET /api/topics: the running topics with their counts. */
   topics(): Promise<any>;
-  /** SIGTERM, as an operator's stop: clients get 1001. Resolves when the process has exited. */
+  /** SIGTERM, as an operator's stop: clients get 1001. Resolves when the process has exited; again, at once. */
   stop(): Promise<void>;
 }
 
@@ -33,7 +34,10 @@ export async function startHerald(settings: Record<string, string> = {}, port = 
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => {
+    running.delete(child);
+    resolve();
+  }));
   const bound = new Promise<number>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
@@ -46,9 +50,9 @@ export async function startHerald(settings: Record<string, string> = {}, port = 
     child.stderr!.on("data", onData);
     child.once("exit", (code) => reject(new Error(`Herald exited with ${code} before listening:\n${output}`)));
   });
+  running.add(child);
   const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
   const actualPort = await bound.finally(() => clearTimeout(timer));
-  running.add(child);
   const http = `http://127.0.0.1:${actualPort}`;
   const call = async (path: string, init?: RequestInit) => {
     const response = await fetch(`${http}${path}`, init);
@@ -67,14 +71,20 @@ export async function startHerald(settings: Record<string, string> = {}, port = 
     state: (topic) => call(`/api/topics/${topic}`),
     topics: () => call("/api/topics"),
     stop: async () => {
-      child.kill("SIGTERM");
+      if (running.has(child)) {
+        child.kill("SIGTERM");
+      }
       await exited;
-      running.delete(child);
     },
   };
 }
 
+/**
+ * Every server still running when a test file ends, whatever happened in it (a failed assertion, a
+ * missing browser), is killed: a process left behind would keep the test runner, and Maven, waiting.
+ */
 const running = new Set<ChildProcess>();
+after(() => running.forEach((child) => child.kill("SIGKILL")));
 process.on("exit", () => running.forEach((child) => child.kill("SIGKILL")));
 
 /** Waits until `condition` holds, checking every 10 ms; fails with `what` after `timeoutMs`. */
