@@ -88,6 +88,10 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
     private HttpServer(ActorContext<Command> context, HeraldSettings settings, Authenticator authenticator,
                        HttpsConnectionContext https, CompletableFuture<InetSocketAddress> bound) {
         super(context);
+        // Named, not detected from the stack at first use: as the guardian, this actor's log is first
+        // touched by Pekko's own start-up code in cluster mode, and took a logger under org.apache.pekko
+        // (logged at WARN only), which lost "Herald listening" and every line after it.
+        context.setLoggerName(HttpServer.class);
         this.settings = settings;
         this.bound = bound;
         this.https = https;

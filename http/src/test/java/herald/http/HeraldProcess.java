@@ -115,8 +115,11 @@ final class HeraldProcess implements AutoCloseable {
         try {
             return port.get(60, TimeUnit.SECONDS);
         } catch (java.util.concurrent.TimeoutException e) {
+            // SIGQUIT makes the JVM print its threads to the output read above: what it is stuck on.
+            new ProcessBuilder("kill", "-QUIT", Long.toString(process.pid())).start().waitFor(5, TimeUnit.SECONDS);
+            Thread.sleep(2000);
             synchronized (output) {
-                throw new AssertionError("Herald did not listen within 60 s; it printed:\n" + output, e);
+                throw new AssertionError("Herald did not listen within 60 s; it printed (a thread dump last):\n" + output, e);
             }
         }
     }
