@@ -9,6 +9,8 @@ export type TokenSource = string | (() => string | Promise<string>);
 /** The part of the WebSocket API the client uses: the browser's, Node 22's global one, or the `ws` package's. */
 export interface WebSocketLike {
   readonly readyState: number;
+  /** The subprotocol the server selected ("" or undefined for none). */
+  readonly protocol?: string;
   onopen: ((event: any) => void) | null;
   onmessage: ((event: any) => void) | null;
   onclose: ((event: any) => void) | null;
@@ -17,7 +19,12 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
 }
 
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+export type WebSocketConstructor = new (url: string, protocols?: string[]) => WebSocketLike;
+
+/** The subprotocol in which every server message is a JSON array of frames; asked for by default. */
+export const BATCH_PROTOCOL = "herald.v1.batch";
+/** The plain subprotocol, offered beside it, so that a server without batching still answers one. */
+export const PLAIN_PROTOCOL = "herald.v1";
 
 export interface HeraldClientOptions {
   /** The WebSocket endpoint, e.g. `wss://push.example.com/ws`. */
@@ -35,6 +42,11 @@ export interface HeraldClientOptions {
   heartbeat?: number;
   /** Random source for the backoff jitter, in [0, 1); tests make it predictable. */
   random?: () => number;
+  /**
+   * Ask for batched delivery (the subprotocol `herald.v1.batch`: several frames per message, far less
+   * work per frame on both sides). Default true; a server that does not offer it sends frames one by one.
+   */
+  batch?: boolean;
 }
 
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
@@ -226,7 +238,9 @@ export class HeraldClient {
       return;
     }
     this.connectionToken = token;
-    const socket = new this.WebSocketImpl(this.options.url);
+    const socket = this.options.batch === false
+      ? new this.WebSocketImpl(this.options.url)
+      : new this.WebSocketImpl(this.options.url, [BATCH_PROTOCOL, PLAIN_PROTOCOL]);
     this.socket = socket;
     socket.onopen = () => {
       if (token !== undefined) {
@@ -252,14 +266,21 @@ export class HeraldClient {
     return typeof token === "function" ? await token() : token;
   }
 
+  /** One server message: a frame, or (batched delivery) an array of frames in order. */
   private receive(data: unknown): void {
-    let frame: ServerFrameUnion;
+    let parsed: ServerFrameUnion | ServerFrameUnion[];
     try {
-      frame = JSON.parse(String(data)) as ServerFrameUnion;
+      parsed = JSON.parse(String(data)) as ServerFrameUnion | ServerFrameUnion[];
     } catch {
       this.reportError(new HeraldError("bad_request", "the server sent a frame that is not JSON"));
       return;
     }
+    for (const frame of Array.isArray(parsed) ? parsed : [parsed]) {
+      this.handle(frame);
+    }
+  }
+
+  private handle(frame: ServerFrameUnion): void {
     switch (frame.type) {
       case "welcome":
         this.opened(frame);

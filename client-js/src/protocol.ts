@@ -151,6 +151,7 @@ export interface Unsubscribed extends ServerFrame {
 }
 
 export interface Welcome extends ServerFrame {
+    features: string[];
     heartbeat: number;
     protocol: number;
     session: string;

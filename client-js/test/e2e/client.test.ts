@@ -103,14 +103,15 @@ describe("the client against a real Herald", () => {
     try {
       const sockets: WebSocket[] = [];
       class Tracked extends WebSocket {
-        constructor(url: string) {
-          super(url);
+        constructor(url: string, protocols?: string[]) {
+          super(url, protocols);
           sockets.push(this);
         }
       }
       const { client, states } = connect(herald.ws, { WebSocket: Tracked as any, heartbeat: 60_000 });
       const view = client.subscribe("firehose");
       await eventually("the snapshot", () => view.status === "live");
+      assert.equal(sockets[0]!.protocol, "herald.v1.batch", "the client asks for batches and Herald selects them");
       // Stop reading: the kernel buffers fill, then Herald's bounded buffer for this connection.
       (sockets[0] as any)._socket.pause();
       const payload = "p".repeat(4000);

@@ -9,8 +9,10 @@ export class FakeSocket implements WebSocketLike {
   onerror: ((event: any) => void) | null = null;
   readonly sent: any[] = [];
   closedWith: { code?: number; reason?: string } | undefined;
+  /** What the server selected; set it before open() to play a server that offers batching. */
+  protocol = "";
 
-  constructor(readonly url: string) {}
+  constructor(readonly url: string, readonly protocols?: string[]) {}
 
   send(data: string): void {
     this.sent.push(JSON.parse(data));
@@ -29,6 +31,11 @@ export class FakeSocket implements WebSocketLike {
     this.onmessage?.({ data: JSON.stringify(frame) });
   }
 
+  /** Several frames in one message, as a server sends them in the batch subprotocol. */
+  receiveBatch(frames: object[]): void {
+    this.onmessage?.({ data: JSON.stringify(frames) });
+  }
+
   /** The server (or the network) ended the connection with this code. */
   drop(code: number, reason = ""): void {
     this.readyState = 3;
@@ -45,8 +52,8 @@ export class FakeSocket implements WebSocketLike {
 export function fakeWebSocket(): { WebSocket: WebSocketConstructor; sockets: FakeSocket[] } {
   const sockets: FakeSocket[] = [];
   class Recorded extends FakeSocket {
-    constructor(url: string) {
-      super(url);
+    constructor(url: string, protocols?: string[]) {
+      super(url, protocols);
       sockets.push(this);
     }
   }

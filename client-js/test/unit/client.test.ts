@@ -41,6 +41,34 @@ describe("HeraldClient", () => {
     assert.equal(client.subscribe("chat:1"), view);
   });
 
+  test("asks for batched delivery by default, and applies every frame of a batch in order", async () => {
+    const { client, socket } = await started();
+    assert.deepEqual(socket().protocols, ["herald.v1.batch", "herald.v1"]);
+    const view = client.subscribe("chat:1");
+    socket().protocol = "herald.v1.batch";
+    socket().open();
+    socket().receiveBatch([welcome]);
+    const [subscribe] = socket().sentOf("subscribe");
+    socket().receiveBatch([
+      { type: "snapshot", id: subscribe.id, topic: "chat:1", epoch: "e", seq: 3, entries: [] },
+      { type: "event", topic: "chat:1", seq: 4, op: "set", key: "a", data: 1 },
+      { type: "event", topic: "chat:1", seq: 5, op: "set", key: "b", data: 2 },
+    ]);
+    assert.equal(view.seq, 5);
+    assert.deepEqual([...view.entries.keys()], ["a", "b"]);
+  });
+
+  test("with batch off it offers no subprotocol, and single frames work either way", async () => {
+    const { client, socket } = await started({ batch: false });
+    assert.equal(socket().protocols, undefined);
+    const view = client.subscribe("chat:1");
+    accept(socket());
+    const [subscribe] = socket().sentOf("subscribe");
+    socket().receive({ type: "snapshot", id: subscribe.id, topic: "chat:1", epoch: "e", seq: 0, entries: [] });
+    socket().receive({ type: "event", topic: "chat:1", seq: 1, op: "set", key: "a", data: 1 });
+    assert.equal(view.seq, 1);
+  });
+
   test("sends the token in an auth frame first", async () => {
     const { socket } = await started({ token: "t0k3n" });
     socket().open();

@@ -58,7 +58,11 @@ public record HeraldSettings(
     public record Server(String host, int port, Duration requestDeadline, Duration httpIdleTimeout) {
     }
 
-    /** @param keepAlivePing the server's WebSocket ping interval, or null for none */
+    /**
+     * @param keepAlivePing  the server's WebSocket ping interval, or null for none
+     * @param batchMaxBytes  the most one batched message (herald.v1.batch) holds; a larger frame goes alone
+     * @param batchLinger    how long a batched connection waits for more frames before it writes, or null for not at all
+     */
     public record WebSocket(
             String path,
             int maxFrame,
@@ -67,7 +71,9 @@ public record HeraldSettings(
             Duration heartbeat,
             Duration idleTimeout,
             Duration closeGrace,
-            Duration keepAlivePing) {
+            Duration keepAlivePing,
+            int batchMaxBytes,
+            Duration batchLinger) {
     }
 
     public record Sse(Duration heartbeat, Duration retry) {
@@ -169,6 +175,7 @@ public record HeraldSettings(
         if (!path.startsWith("/")) {
             throw new SettingsException("herald.websocket.path: expected a path starting with '/', got '" + path + "'");
         }
+        Duration linger = nonNegative(c, "herald.websocket.batch.linger");
         Duration keepAlive = "off".equals(string(c, "herald.websocket.keep-alive-ping"))
                 ? null : positive(c, "herald.websocket.keep-alive-ping");
         return new WebSocket(path,
@@ -178,7 +185,9 @@ public record HeraldSettings(
                 positive(c, "herald.websocket.heartbeat"),
                 positive(c, "herald.websocket.idle-timeout"),
                 positive(c, "herald.websocket.close-grace"),
-                keepAlive);
+                keepAlive,
+                bytes(c, "herald.websocket.batch.max-bytes"),
+                linger.isZero() ? null : linger);
     }
 
     private static Auth auth(Config c) {

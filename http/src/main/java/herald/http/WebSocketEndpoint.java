@@ -3,26 +3,17 @@ package herald.http;
 import herald.hub.Audit;
 import herald.hub.Connections;
 import herald.hub.Hub;
-import herald.hub.OutboundFrame;
 import herald.hub.Principal;
 import herald.hub.Session;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.event.Logging;
 import org.apache.pekko.event.LoggingAdapter;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.ws.Message;
-import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.apache.pekko.http.scaladsl.settings.WebSocketSettings;
-import org.apache.pekko.stream.Materializer;
-import org.apache.pekko.stream.javadsl.Flow;
-import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.typed.javadsl.ActorSink;
 
 /**
  * Turns an accepted WebSocket upgrade into a connection: a {@link Session} actor, its bounded
@@ -49,35 +40,9 @@ final class WebSocketEndpoint {
         return WebSocketFrames.handle(upgrade, materializer -> {
                     Sessions.Started connection = Sessions.start(identity, principal, slot, hub, system);
                     session.complete(connection.session());
-                    return new WebSocketFrames.Wiring(inbound(connection.session(), materializer),
-                            connection.outbound().source().map(OutboundFrame::utf8));
+                    return new WebSocketFrames.Wiring(connection.session(), connection.outbound());
                 }, pekkoSettings, hub.settings().websocket(), log,
                 ended -> session.thenAccept(ref ->
                         ref.tell(new Session.ConnectionEnded(ended.code(), ended.reason(), ended.byClient()))));
-    }
-
-    /**
-     * Client messages as text, one at a time, to the session. Binary messages never get here (the
-     * frame layer closes with 1003) and no message is over max-frame, so reading one whole is bounded.
-     */
-    private Sink<Message, NotUsed> inbound(ActorRef<Session.Command> session, Materializer materializer) {
-        long timeout = hub.settings().websocket().idleTimeout().toMillis();
-        return Flow.<Message>create()
-                .filter(Message::isText)
-                .mapAsync(1, message -> strictText(message.asTextMessage(), timeout, materializer))
-                .to(ActorSink.actorRefWithBackpressure(session,
-                        (ActorRef<Session.Ack> ack, String text) -> new Session.Inbound(text, ack),
-                        Session.InboundStarted::new,
-                        Session.Ack.INSTANCE,
-                        Session.InboundEnded.INSTANCE,
-                        error -> Session.InboundEnded.INSTANCE));
-    }
-
-    private static CompletionStage<String> strictText(TextMessage message, long timeoutMillis,
-                                                      Materializer materializer) {
-        if (message.isStrict()) {
-            return CompletableFuture.completedFuture(message.getStrictText());
-        }
-        return message.toStrict(timeoutMillis, materializer).thenApply(TextMessage::getStrictText);
     }
 }

@@ -2,24 +2,27 @@ package herald.http;
 
 import herald.config.HeraldSettings;
 import herald.hub.CloseConnection;
+import herald.hub.Outbound;
+import herald.hub.Session;
 import herald.protocol.CloseCode;
 import herald.protocol.FrameCodec;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.event.LoggingAdapter;
 import org.apache.pekko.http.impl.engine.server.UpgradeToOtherProtocolResponseHeader;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent$;
 import org.apache.pekko.http.impl.engine.ws.FrameHandler;
 import org.apache.pekko.http.impl.engine.ws.FrameLogger$;
-import org.apache.pekko.http.impl.engine.ws.Protocol;
+import org.apache.pekko.http.impl.engine.ws.Protocol$Opcode$Ping$;
+import org.apache.pekko.http.impl.engine.ws.Protocol$Opcode$Text$;
 import org.apache.pekko.http.impl.engine.ws.UpgradeToWebSocketLowLevel;
 import org.apache.pekko.http.impl.engine.ws.WebSocket$;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
@@ -29,45 +32,39 @@ import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
 import org.apache.pekko.http.scaladsl.settings.WebSocketSettings;
 import org.apache.pekko.stream.Attributes;
-import org.apache.pekko.stream.BidiShape;
+import org.apache.pekko.stream.FlowShape;
 import org.apache.pekko.stream.Inlet;
-import org.apache.pekko.stream.Outlet;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.Outlet;
 import org.apache.pekko.stream.javadsl.Flow;
-import org.apache.pekko.stream.javadsl.GraphDSL;
-import org.apache.pekko.stream.javadsl.MergePreferred;
 import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.javadsl.Source;
-import org.apache.pekko.util.ByteString;
 import org.apache.pekko.stream.stage.AbstractInHandler;
 import org.apache.pekko.stream.stage.AbstractOutHandler;
 import org.apache.pekko.stream.stage.AsyncCallback;
 import org.apache.pekko.stream.stage.GraphStage;
 import org.apache.pekko.stream.stage.GraphStageLogic;
 import org.apache.pekko.stream.stage.TimerGraphStageLogic;
+import org.apache.pekko.stream.typed.javadsl.ActorSink;
+import org.apache.pekko.util.ByteString;
 import scala.Option;
 import scala.concurrent.duration.FiniteDuration;
+import scala.runtime.BoxedUnit;
 
 /**
  * Everything in Herald that reaches into Pekko HTTP internals, kept in this one class.
  *
  * <p>Why it exists: Pekko HTTP's public WebSocket API can only close with 1000 (handler completed)
  * or 1011 (handler failed); PROTOCOL.md needs real close codes (4008, 4000, 1003, 1009, ...) that a
- * browser reads as {@code CloseEvent.code}. The request's upgrade attribute is, at run time, an
- * {@link UpgradeToWebSocketLowLevel} whose {@code handleFrames} takes a frame-level flow. This class
- * rebuilds Pekko's own server stack from its internal layers (masking, frame logging, frame handling,
- * keep-alive, message API), so unmasking, ping/pong, fragments, UTF-8 checks and the close handshake
- * all stay Pekko's. Outbound frames, UTF-8 already, are merged in below the message API, so a frame
- * shared by many subscribers is never encoded per subscriber. It inserts two small layers of its own:
- * <ul>
- *   <li>below frame handling, a tap that notes the time of every inbound frame (pongs included) for
- *       the idle timeout;</li>
- *   <li>between keep-alive and the message API, {@link CloseCodes}: it closes with 1009 for a message
- *       over {@code max-frame} (counting parts, never buffering the message), 1003 for binary data,
- *       4000 when idle, turns a handler failing with {@link CloseConnection} into a close frame with
- *       that code, drops the TCP connection when a close handshake outlasts {@code close-grace}, and
- *       reports how the connection ended.</li>
- * </ul>
+ * browser reads as {@code CloseEvent.code}. And its message API costs a connection dozens of stage
+ * logics (a substream per message, routers, merges, a tick source), most of an idle connection's
+ * heap. The request's upgrade attribute is, at run time, an {@link UpgradeToWebSocketLowLevel} whose
+ * {@code handleFrames} takes a frame-level flow. This class keeps Pekko's lower layers (masking,
+ * frame logging, frame handling: unmasking, ping/pong, fragments, UTF-8 checks and the close
+ * handshake all stay Pekko's) and puts one stage of Herald's on top, {@link Connection}, which does
+ * everything else a connection needs: messages to the session, frames (batched or not) from its
+ * buffer, close codes, idle and keep-alive, close-grace. Frames are UTF-8 already, encoded once per
+ * change for all subscribers. Below frame handling a tap notes the time of every inbound frame
+ * (pongs included) for the idle timeout.
  *
  * <p>Checked against Pekko HTTP 1.3.0 (the internal names used here are unchanged since 1.0.0). If an
  * upgrade breaks them, the upgrade attribute is not the low-level type and {@link #handle} falls back
@@ -88,32 +85,59 @@ final class WebSocketFrames {
     private WebSocketFrames() {
     }
 
-    /** What a connection needs once it is materialized: where client messages go, and its outbound frames. */
-    record Wiring(Sink<Message, NotUsed> inbound, Source<ByteString, NotUsed> frames) {
+    /** What a connection needs once it is materialized: its session, and the buffer its frames come from. */
+    record Wiring(ActorRef<Session.Command> session, Outbound outbound) {
     }
+
+    /** The subprotocol in which every server message is a JSON array of frames (PROTOCOL.md 9.1). */
+    static final String BATCH = "herald.v1.batch";
+    /** The plain subprotocol, one frame per message; selected when a client names it. */
+    static final String PLAIN = "herald.v1";
 
     /**
      * Answers an upgrade request with Herald's frame stack. {@code start} is called once, when the
-     * connection's stream is materialized, and wires the connection; its frames are UTF-8 already
-     * (encoded once per change, shared by all subscribers). {@code onEnded} is called once when the
-     * connection is over, however it ended.
+     * connection's stream is materialized, and starts the connection's session. {@code onEnded} is
+     * called once when the connection is over, however it ended. A client that offers
+     * {@value #BATCH} gets it, and its frames batched; one that offers {@value #PLAIN} gets that.
      */
     static HttpResponse handle(WebSocketUpgrade upgrade, Function<Materializer, Wiring> start,
                                WebSocketSettings pekkoSettings, HeraldSettings.WebSocket settings,
                                LoggingAdapter log, Consumer<Ended> onEnded) {
         if (!(upgrade instanceof UpgradeToWebSocketLowLevel lowLevel)) {
             log.warning("Pekko HTTP's WebSocket internals changed; close codes fall back to 1000/1011");
-            Flow<Message, Message, NotUsed> handler = Flow.<Message, Message, NotUsed>fromMaterializer((mat, attrs) -> {
-                Wiring wiring = start.apply(mat);
-                return Flow.fromSinkAndSource(wiring.inbound(),
-                        wiring.frames().map(bytes -> (Message) TextMessage.create(bytes.utf8String())));
-            }).mapMaterializedValue(done -> NotUsed.getInstance());
-            return upgrade.handleMessagesWith(handler.watchTermination((mat, done) -> {
-                done.whenComplete((ok, error) -> onEnded.accept(new Ended(error == null ? 1000 : 1011, "", false)));
-                return mat;
-            }));
+            return publicApi(upgrade, start, settings, onEnded);
         }
-        return coalescingWrites(lowLevel.handleFrames(stack(start, pekkoSettings, settings, log, onEnded), Option.empty()), log);
+        String subprotocol = null;
+        for (String offered : upgrade.getRequestedProtocols()) {
+            if (offered.equals(BATCH) || (offered.equals(PLAIN) && subprotocol == null)) {
+                subprotocol = offered;
+            }
+        }
+        boolean batched = BATCH.equals(subprotocol);
+        return coalescingWrites(lowLevel.handleFrames(stack(start, pekkoSettings, settings, batched, log, onEnded),
+                Option.apply(subprotocol)), log);
+    }
+
+    /** Pekko's public message API: every close is 1000 or 1011, and nothing is batched. */
+    private static HttpResponse publicApi(WebSocketUpgrade upgrade, Function<Materializer, Wiring> start,
+                                          HeraldSettings.WebSocket settings, Consumer<Ended> onEnded) {
+        Flow<Message, Message, NotUsed> handler = Flow.<Message, Message, NotUsed>fromMaterializer((mat, attrs) -> {
+            Wiring wiring = start.apply(mat);
+            long timeout = settings.idleTimeout().toMillis();
+            Sink<Message, NotUsed> inbound = Flow.<Message>create()
+                    .filter(Message::isText)
+                    .mapAsync(1, message -> message.asTextMessage().toStrict(timeout, mat).thenApply(TextMessage::getStrictText))
+                    .to(ActorSink.actorRefWithBackpressure(wiring.session(),
+                            (ActorRef<Session.Ack> ack, String text) -> new Session.Inbound(text, ack),
+                            Session.InboundStarted::new, Session.Ack.INSTANCE, Session.InboundEnded.INSTANCE,
+                            error -> Session.InboundEnded.INSTANCE));
+            return Flow.fromSinkAndSource(inbound,
+                    wiring.outbound().source().map(frame -> (Message) TextMessage.create(frame.text())));
+        }).mapMaterializedValue(done -> NotUsed.getInstance());
+        return upgrade.handleMessagesWith(handler.watchTermination((mat, done) -> {
+            done.whenComplete((ok, error) -> onEnded.accept(new Ended(error == null ? 1000 : 1011, "", false)));
+            return mat;
+        }));
     }
 
     /** At most this much rendered data goes into one socket write. */
@@ -155,43 +179,16 @@ final class WebSocketFrames {
     }
 
     /**
-     * The stack. Outbound frames do not pass Pekko's message API (which would encode each text
-     * again for every subscriber): they are merged in below it as ready frames, ahead of what the
-     * message API sends. The message API still sees a handler whose output is a control stream that
-     * ends when the frames end, with their failure, so closes work as for any handler.
+     * The stack: Pekko's masking, frame logging and frame handling (unmasking, control frames,
+     * fragments, UTF-8, the close handshake), a tap that notes when anything arrived (pongs too, which
+     * frame handling consumes), and Herald's one {@link Connection} stage on top.
      */
     @SuppressWarnings({"unchecked", "rawtypes"})
     private static org.apache.pekko.stream.scaladsl.Flow stack(
             Function<Materializer, Wiring> start, WebSocketSettings pekkoSettings,
-            HeraldSettings.WebSocket settings, LoggingAdapter log, Consumer<Ended> onEnded) {
+            HeraldSettings.WebSocket settings, boolean batched, LoggingAdapter log, Consumer<Ended> onEnded) {
         WebSocket$ ws = WebSocket$.MODULE$;
         LastInbound lastInbound = new LastInbound();
-        AtomicReference<Wiring> wired = new AtomicReference<>();
-        Function<Materializer, Wiring> once = mat -> wired.updateAndGet(w -> w != null ? w : start.apply(mat));
-        CompletableFuture<Boolean> framesDone = new CompletableFuture<>();
-
-        Source<Object, NotUsed> frames = Source.<ByteString, NotUsed>fromMaterializer((mat, attrs) -> once.apply(mat).frames())
-                .watchTermination((notUsed, done) -> {
-                    done.whenComplete((ok, error) -> {
-                        if (error == null) {
-                            framesDone.complete(true);
-                        } else {
-                            framesDone.completeExceptionally(error);
-                        }
-                    });
-                    return NotUsed.getInstance();
-                })
-                .map(bytes -> (Object) FrameEvent$.MODULE$.fullFrame(org.apache.pekko.http.impl.engine.ws.Protocol$Opcode$Text$.MODULE$, Option.empty(),
-                        bytes, true, false, false, false))
-                // How the frames ended (a close code) reaches the close layer through the control stream.
-                .recoverWithRetries(1, Throwable.class, Source::empty);
-        Flow<Message, Message, NotUsed> control = Flow.<Message, Message, NotUsed>fromMaterializer((mat, attrs) ->
-                Flow.fromSinkAndSource(once.apply(mat).inbound(),
-                        Source.completionStage(framesDone).flatMapConcat(ended -> Source.<Message>empty())))
-                .mapMaterializedValue(done -> NotUsed.getInstance());
-
-        WebSocketSettings withKeepAlive = settings.keepAlivePing() == null ? pekkoSettings
-                : pekkoSettings.withPeriodicKeepAliveMaxIdle(finite(settings.keepAlivePing()));
         org.apache.pekko.stream.scaladsl.BidiFlow activityTap = org.apache.pekko.stream.javadsl.BidiFlow
                 .fromFlows(Flow.create().map(frame -> {
                     lastInbound.nanos = System.nanoTime();
@@ -202,28 +199,11 @@ final class WebSocketFrames {
                 ws.masking(true, pekkoSettings.randomFactory()))
                 .atop(FrameLogger$.MODULE$.logFramesIfEnabled(pekkoSettings.logFrames()))
                 .atop(activityTap)
-                .atop(ws.frameHandling(true, finite(settings.closeGrace()), log))
-                .atop(ws.periodicKeepAlive(withKeepAlive))
-                .atop(org.apache.pekko.stream.scaladsl.BidiFlow.fromGraph(
-                        new CloseCodes(settings, lastInbound, framesDone, onEnded)))
-                // Pekko checks its close deadline on a tick of this interval, a timer per connection.
-                // CloseCodes enforces close-grace itself, so Pekko's check is only a backstop and
-                // ticks rarely: idle connections should cost no CPU.
-                .atop(withFramesBelow(ws.messageAPI(true, finite(settings.closeGrace())), frames));
-        return layers.join(control);
-    }
-
-    /** The message API with ready frames merged into its output, frames first when both are waiting. */
-    @SuppressWarnings({"unchecked", "rawtypes"})
-    private static org.apache.pekko.stream.scaladsl.BidiFlow withFramesBelow(
-            org.apache.pekko.stream.scaladsl.BidiFlow messageApi, Source<Object, NotUsed> frames) {
-        return org.apache.pekko.stream.javadsl.BidiFlow.fromGraph(GraphDSL.create(builder -> {
-            BidiShape api = (BidiShape) builder.add((org.apache.pekko.stream.Graph) messageApi);
-            org.apache.pekko.stream.scaladsl.MergePreferred.MergePreferredShape<Object> merge = builder.add(MergePreferred.<Object>create(1));
-            builder.from(builder.add(frames)).toInlet(merge.preferred());
-            builder.from(api.out2()).toInlet(merge.in(0));
-            return new BidiShape(api.in1(), api.out1(), api.in2(), merge.out());
-        })).asScala();
+                // Frame handling's own close deadline is checked only on ticks, which nothing sends:
+                // Connection enforces close-grace itself.
+                .atop(ws.frameHandling(true, finite(settings.closeGrace()), log));
+        return layers.join(org.apache.pekko.stream.scaladsl.Flow.fromGraph(
+                new Connection(start, settings, batched, lastInbound, onEnded)));
     }
 
     private static FiniteDuration finite(Duration d) {
@@ -243,170 +223,317 @@ final class WebSocketFrames {
     }
 
     /**
-     * The close-code layer. Upward it sees {@code FrameHandler.Output} (message parts, the peer's
-     * close); downward {@code FrameOutHandler.Input} (frames, the handler's completion or failure).
+     * All of Herald's own per-connection work, in one stage above Pekko's frame handling. Upward it
+     * sees {@code FrameHandler.Output} (message parts, the peer's close, answers to pings); downward
+     * it emits {@code FrameOutHandler.Input} (frames, and how the handler ends). It
+     * <ul>
+     *   <li>assembles text messages, counting their UTF-8 bytes as parts arrive and closing with 1009
+     *       past {@code max-frame} without ever holding more, and with 1003 for binary data;</li>
+     *   <li>hands each message to the session and reads the next only after the session's {@link
+     *       Session.Ack}, so a flood waits in the socket, not in memory;</li>
+     *   <li>drains the connection's {@link Outbound} whenever the socket can take more: frame by
+     *       frame, or in the batch subprotocol everything queued up to {@code batch.max-bytes} as
+     *       one JSON array, after {@code batch.linger} if set;</li>
+     *   <li>closes with 4000 after {@code idle-timeout} of silence, pings when asked to keep proxies
+     *       awake, turns the buffer's ending into a close frame with its code (at once for 4008,
+     *       after what is queued otherwise), and drops the TCP connection when a close handshake
+     *       outlasts {@code close-grace};</li>
+     *   <li>reports how the connection ended.</li>
+     * </ul>
+     * Pekko's own message API (substreams per message, a merge, a tick source, an actor sink) is not
+     * used: one stage keeps a connection's memory and wake-ups down.
      */
-    private static final class CloseCodes extends GraphStage<BidiShape<Object, Object, Object, Object>> {
-        private final Inlet<Object> fromNetwork = Inlet.create("CloseCodes.fromNetwork");
-        private final Outlet<Object> toHandler = Outlet.create("CloseCodes.toHandler");
-        private final Inlet<Object> fromHandler = Inlet.create("CloseCodes.fromHandler");
-        private final Outlet<Object> toNetwork = Outlet.create("CloseCodes.toNetwork");
-        private final BidiShape<Object, Object, Object, Object> shape =
-                BidiShape.of(fromNetwork, toHandler, fromHandler, toNetwork);
+    private static final class Connection extends GraphStage<FlowShape<Object, Object>> {
+        private static final String IDLE_CHECK = "idle";
+        private static final String CLOSE_GRACE = "grace";
+        private static final String KEEP_ALIVE = "keep-alive";
+        private static final String LINGER = "linger";
+        private static final ByteString OPEN = ByteString.fromString("[");
+        private static final ByteString COMMA = ByteString.fromString(",");
+        private static final ByteString CLOSE = ByteString.fromString("]");
+        private static final Object PING = new FrameHandler.DirectAnswer(FrameEvent$.MODULE$.fullFrame(
+                Protocol$Opcode$Ping$.MODULE$, Option.empty(), ByteString.emptyByteString(), true, false, false, false));
 
+        private final Inlet<Object> in = Inlet.create("Connection.in");
+        private final Outlet<Object> out = Outlet.create("Connection.out");
+        private final FlowShape<Object, Object> shape = FlowShape.of(in, out);
+        private final Function<Materializer, Wiring> start;
         private final HeraldSettings.WebSocket settings;
+        private final boolean batched;
         private final LastInbound lastInbound;
-        /**
-         * How the outbound frames ended, heard beside the stream: in-band, that end reaches this stage
-         * only when the socket takes more data, which a stalled client never lets happen, and
-         * close-grace must start anyway.
-         */
-        private final CompletableFuture<Boolean> framesDone;
         private final Consumer<Ended> onEnded;
 
-        CloseCodes(HeraldSettings.WebSocket settings, LastInbound lastInbound, CompletableFuture<Boolean> framesDone,
-                   Consumer<Ended> onEnded) {
+        Connection(Function<Materializer, Wiring> start, HeraldSettings.WebSocket settings, boolean batched,
+                   LastInbound lastInbound, Consumer<Ended> onEnded) {
+            this.start = start;
             this.settings = settings;
+            this.batched = batched;
             this.lastInbound = lastInbound;
-            this.framesDone = framesDone;
             this.onEnded = onEnded;
         }
 
         @Override
-        public BidiShape<Object, Object, Object, Object> shape() {
+        public FlowShape<Object, Object> shape() {
             return shape;
         }
 
         @Override
         public GraphStageLogic createLogic(Attributes attributes) {
             return new TimerGraphStageLogic(shape) {
-                private static final String IDLE_CHECK = "idle";
-                private static final String CLOSE_GRACE = "grace";
+                private ActorRef<Session.Command> session;
+                private Outbound outbound;
+                private ActorRef<Session.Ack> ack;
+                /** Control events for frame handling (pongs, closes), sent before any data frame. */
+                private final ArrayDeque<Object> control = new ArrayDeque<>(2);
+                private StringBuilder message;
                 private long messageBytes;
+                private boolean awaitingAck;
                 /** Set once Herald has decided to close: later inbound data is dropped unseen. */
                 private boolean closingByServer;
                 private boolean peerClosed;
+                private boolean inboundEnded;
+                /** Set once the handler's end went down: nothing more is sent. */
+                private boolean handlerEnded;
+                /** Waiting out batch.linger before the next batch; then it has lingered, and goes. */
+                private boolean lingering;
+                private boolean lingered;
+                private long lastOutboundNanos = System.nanoTime();
                 private Ended ended;
 
                 {
-                    setHandler(fromNetwork, new AbstractInHandler() {
+                    setHandler(in, new AbstractInHandler() {
                         @Override
                         public void onPush() {
-                            onFromNetwork(grab(fromNetwork));
+                            onFromNetwork(grab(in));
+                        }
+
+                        @Override
+                        public void onUpstreamFinish() {
+                            endInbound();
+                            // Without the peer's close frame the socket just went away: nothing can be
+                            // sent any more. After it, the handshake ends when the buffer has drained.
+                            if (!peerClosed || handlerEnded) {
+                                completeStage();
+                            }
+                        }
+
+                        @Override
+                        public void onUpstreamFailure(Throwable cause) {
+                            endInbound();
+                            failStage(cause);
                         }
                     });
-                    setHandler(toHandler, new AbstractOutHandler() {
+                    setHandler(out, new AbstractOutHandler() {
                         @Override
                         public void onPull() {
-                            pullIfNeeded(fromNetwork);
-                        }
-                    });
-                    setHandler(fromHandler, new AbstractInHandler() {
-                        @Override
-                        public void onPush() {
-                            emit(toNetwork, onFromHandler(grab(fromHandler)));
-                        }
-                    });
-                    setHandler(toNetwork, new AbstractOutHandler() {
-                        @Override
-                        public void onPull() {
-                            pullIfNeeded(fromHandler);
+                            sendNext();
                         }
                     });
                 }
 
                 @Override
                 public void preStart() {
+                    Wiring wiring = start.apply(materializer());
+                    session = wiring.session();
+                    outbound = wiring.outbound();
+                    ack = Adapter.toTyped(getStageActor(message -> {
+                        onAck();
+                        return BoxedUnit.UNIT;
+                    }).ref());
+                    AsyncCallback<NotUsed> woken = createAsyncCallback(ignored -> onOutboundReady());
+                    if (!outbound.attach(() -> woken.invoke(NotUsed.getInstance()))) {
+                        failStage(new IllegalStateException("a connection's outbound frames can be read only once"));
+                        return;
+                    }
                     // A quarter of the timeout: an idle connection is closed within 1.25 x idle-timeout,
                     // and thousands of quiet connections wake the server rarely.
                     Duration every = settings.idleTimeout().dividedBy(4);
                     scheduleWithFixedDelay(IDLE_CHECK, every, every);
-                    AsyncCallback<Throwable> ended = createAsyncCallback(this::onFramesEnded);
-                    framesDone.whenComplete((ok, error) -> ended.invoke(error));
-                }
-
-                /** The outbound frames ended, perhaps long before their end can pass a stalled socket. */
-                private void onFramesEnded(Throwable error) {
-                    if (peerClosed) {
-                        return;
+                    if (settings.keepAlivePing() != null) {
+                        scheduleWithFixedDelay(KEEP_ALIVE, settings.keepAlivePing(), settings.keepAlivePing());
                     }
-                    CloseConnection close = error == null ? null : findClose(error);
-                    if (close != null) {
-                        record(new Ended(close.code().code(), close.reason(), false));
-                    } else {
-                        record(new Ended(error == null ? CloseCode.NORMAL.code() : CloseCode.INTERNAL_ERROR.code(),
-                                error == null ? "" : "internal error", false));
-                    }
-                    startCloseGrace();
-                }
-
-                private void pullIfNeeded(Inlet<Object> in) {
-                    if (!hasBeenPulled(in) && !isClosed(in)) {
-                        pull(in);
-                    }
+                    pull(in);
+                    // A close that came before the stream ran found no one to wake.
+                    onOutboundReady();
                 }
 
                 private void onFromNetwork(Object part) {
                     if (part instanceof FrameHandler.TextMessagePart text) {
-                        if (closingByServer) {
-                            pull(fromNetwork);
-                            return;
-                        }
-                        messageBytes += FrameCodec.utf8Length(text.data());
-                        if (messageBytes > settings.maxFrame()) {
-                            closeByServer(CloseCode.MESSAGE_TOO_BIG.code(),
-                                    "message over max-frame of " + settings.maxFrame() + " bytes");
-                            pull(fromNetwork);
-                            return;
-                        }
-                        if (text.last()) {
-                            messageBytes = 0;
-                        }
-                        push(toHandler, part);
+                        onText(text);
                     } else if (part instanceof FrameHandler.BinaryMessagePart) {
                         if (!closingByServer) {
-                            closeByServer(CloseCode.UNSUPPORTED_DATA.code(), "binary frames are not accepted");
+                            closeByServer(CloseCode.UNSUPPORTED_DATA, "binary frames are not accepted");
                         }
-                        pull(fromNetwork);
+                        pull(in);
                     } else if (part instanceof FrameHandler.PeerClosed closed) {
                         peerClosed = true;
                         int code = closed.code().isDefined() ? (Integer) closed.code().get() : NO_STATUS;
                         record(new Ended(code, closed.reason(), true));
-                        push(toHandler, part);
-                    } else if (closingByServer && part == FrameHandler.MessageEnd$.MODULE$) {
-                        pull(fromNetwork);
+                        sendControl(part);
+                        endInbound();
+                        pull(in);
+                    } else if (part instanceof FrameHandler.ActivelyCloseWithCode close) {
+                        // Frame handling found a protocol error (invalid UTF-8, say) and closes itself.
+                        closingByServer = true;
+                        int code = close.code().isDefined() ? (Integer) close.code().get() : CloseCode.NORMAL.code();
+                        record(new Ended(code, close.reason(), false));
+                        startCloseGrace();
+                        sendControl(part);
+                        endInbound();
+                        pull(in);
+                    } else if (part instanceof FrameHandler.DirectAnswer) {
+                        sendControl(part);
+                        pull(in);
                     } else {
-                        push(toHandler, part);
+                        pull(in);
                     }
                 }
 
-                private Object onFromHandler(Object event) {
-                    if (event instanceof FrameHandler.UserHandlerErredOut erred) {
-                        if (peerClosed) {
-                            return FrameHandler.UserHandlerCompleted$.MODULE$;
-                        }
-                        CloseConnection close = findClose(erred.cause());
-                        if (close != null) {
-                            return startClose(close.code().code(), close.reason());
-                        }
-                        record(new Ended(CloseCode.INTERNAL_ERROR.code(), "internal error", false));
+                private void onText(FrameHandler.TextMessagePart text) {
+                    if (closingByServer || inboundEnded) {
+                        pull(in);
+                        return;
+                    }
+                    messageBytes += FrameCodec.utf8Length(text.data());
+                    if (messageBytes > settings.maxFrame()) {
+                        closeByServer(CloseCode.MESSAGE_TOO_BIG, "message over max-frame of " + settings.maxFrame() + " bytes");
+                        pull(in);
+                        return;
+                    }
+                    if (!text.last()) {
+                        (message == null ? message = new StringBuilder() : message).append(text.data());
+                        pull(in);
+                        return;
+                    }
+                    String whole = message == null ? text.data() : message.append(text.data()).toString();
+                    message = null;
+                    messageBytes = 0;
+                    awaitingAck = true;
+                    session.tell(new Session.Inbound(whole, ack));
+                }
+
+                /** The session is ready for the next message. */
+                private void onAck() {
+                    awaitingAck = false;
+                    if (!isClosed(in) && !hasBeenPulled(in)) {
+                        pull(in);
+                    }
+                }
+
+                /** Tells the session once that nothing more comes from the client. */
+                private void endInbound() {
+                    if (!inboundEnded) {
+                        inboundEnded = true;
+                        session.tell(Session.InboundEnded.INSTANCE);
+                    }
+                }
+
+                private void sendControl(Object event) {
+                    control.add(event);
+                    if (isAvailable(out)) {
+                        sendNext();
+                    }
+                }
+
+                /** The buffer has frames or an ending: send them if the socket can take more. */
+                private void onOutboundReady() {
+                    CloseConnection now = outbound.closeNow();
+                    if (now != null && !handlerEnded && !closingByServer) {
+                        // A slow consumer: its 4008 waits for no frame, and close-grace starts now,
+                        // even while its socket takes nothing.
+                        closingByServer = true;
+                        record(new Ended(now.code().code(), now.reason(), false));
                         startCloseGrace();
-                    } else if (event == FrameHandler.UserHandlerCompleted$.MODULE$ && !peerClosed) {
+                    }
+                    if (isAvailable(out)) {
+                        sendNext();
+                    }
+                }
+
+                /** Sends one thing downstream: a control event, the buffer's next frame or batch, or its end. */
+                private void sendNext() {
+                    if (!control.isEmpty()) {
+                        push(out, control.poll());
+                        return;
+                    }
+                    if (handlerEnded) {
+                        return;
+                    }
+                    CloseConnection now = outbound.closeNow();
+                    if (now != null || (closingByServer && !peerClosed)) {
+                        if (now != null) {
+                            endHandler(now.code().code(), now.reason());
+                        } else {
+                            handlerEnded = true;
+                        }
+                        return;
+                    }
+                    if (lingering) {
+                        return;
+                    }
+                    Outbound.Ending how = outbound.ending();
+                    int first = outbound.peekBytes();
+                    if (first >= 0) {
+                        if (batched && how == null && settings.batchLinger() != null && !lingered) {
+                            lingering = true;
+                            scheduleOnce(LINGER, settings.batchLinger());
+                            return;
+                        }
+                        lingered = false;
+                        push(out, dataFrame(batched ? batch() : outbound.poll().utf8()));
+                        lastOutboundNanos = System.nanoTime();
+                    } else if (how != null) {
+                        if (how.close() == null) {
+                            endHandler(CloseCode.NORMAL.code(), "");
+                        } else {
+                            endHandler(how.close().code().code(), how.close().reason());
+                        }
+                    } else if (outbound.awaitFrames()) {
+                        sendNext();
+                    }
+                }
+
+                /** Everything queued up to batch.max-bytes (a larger frame goes alone) as one JSON array. */
+                private ByteString batch() {
+                    ByteString bytes = OPEN.concat(outbound.poll().utf8());
+                    for (int next = outbound.peekBytes(); next >= 0 && bytes.size() + next + 2 <= settings.batchMaxBytes();
+                         next = outbound.peekBytes()) {
+                        bytes = bytes.concat(COMMA).concat(outbound.poll().utf8());
+                    }
+                    return bytes.concat(CLOSE);
+                }
+
+                private Object dataFrame(ByteString bytes) {
+                    return FrameEvent$.MODULE$.fullFrame(Protocol$Opcode$Text$.MODULE$, Option.empty(), bytes, true, false, false, false);
+                }
+
+                /**
+                 * The handler's end goes down: a close frame with the code, or, once the peer has closed,
+                 * the completion that lets frame handling answer its close.
+                 */
+                private void endHandler(int code, String reason) {
+                    handlerEnded = true;
+                    if (peerClosed || code == CloseCode.NORMAL.code()) {
                         record(new Ended(CloseCode.NORMAL.code(), "", false));
-                        startCloseGrace();
+                        push(out, FrameHandler.UserHandlerCompleted$.MODULE$);
+                    } else {
+                        closingByServer = true;
+                        record(new Ended(code, reason, false));
+                        push(out, new FrameHandler.ActivelyCloseWithCode(Option.apply(code), clipReason(reason)));
                     }
-                    return event;
-                }
-
-                private void closeByServer(int code, String reason) {
-                    emit(toNetwork, startClose(code, reason));
-                }
-
-                private Object startClose(int code, String reason) {
-                    closingByServer = true;
-                    record(new Ended(code, reason, false));
                     startCloseGrace();
-                    return new FrameHandler.ActivelyCloseWithCode(Option.apply(code), clipReason(reason));
+                }
+
+                /** A close decided here (1009, 1003, 4000): the session hears of it through its buffer. */
+                private void closeByServer(CloseCode code, String reason) {
+                    closingByServer = true;
+                    record(new Ended(code.code(), reason, false));
+                    outbound.close(code, reason);
+                    startCloseGrace();
+                    if (!handlerEnded) {
+                        handlerEnded = true;
+                        sendControl(new FrameHandler.ActivelyCloseWithCode(Option.apply(code.code()), clipReason(reason)));
+                    }
                 }
 
                 private void startCloseGrace() {
@@ -420,8 +547,18 @@ final class WebSocketFrames {
                     if (key.equals(IDLE_CHECK)) {
                         long silent = System.nanoTime() - lastInbound.nanos;
                         if (!closingByServer && !peerClosed && silent > settings.idleTimeout().toNanos()) {
-                            closeByServer(CloseCode.IDLE.code(),
-                                    "idle: nothing received for " + settings.idleTimeout().toSeconds() + "s");
+                            closeByServer(CloseCode.IDLE, "idle: nothing received for " + settings.idleTimeout().toSeconds() + "s");
+                        }
+                    } else if (key.equals(KEEP_ALIVE)) {
+                        if (!handlerEnded && System.nanoTime() - lastOutboundNanos >= settings.keepAlivePing().toNanos()) {
+                            lastOutboundNanos = System.nanoTime();
+                            sendControl(PING);
+                        }
+                    } else if (key.equals(LINGER)) {
+                        lingering = false;
+                        lingered = true;
+                        if (isAvailable(out)) {
+                            sendNext();
                         }
                     } else if (key.equals(CLOSE_GRACE)) {
                         // The client neither answered the close nor read it (its socket buffer is full):
@@ -438,6 +575,9 @@ final class WebSocketFrames {
 
                 @Override
                 public void postStop() {
+                    if (outbound != null) {
+                        outbound.detach();
+                    }
                     onEnded.accept(ended != null ? ended
                             : new Ended(ABNORMAL_CLOSURE, "connection dropped without a close frame", true));
                 }
@@ -452,14 +592,6 @@ final class WebSocketFrames {
             }
             return clipped;
         }
-
-        private static CloseConnection findClose(Throwable error) {
-            for (Throwable t = error; t != null; t = t.getCause()) {
-                if (t instanceof CloseConnection close) {
-                    return Protocol.CloseCodes$.MODULE$.isValid(close.code().code()) ? close : null;
-                }
-            }
-            return null;
-        }
     }
 }
+

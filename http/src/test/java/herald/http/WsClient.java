@@ -37,8 +37,16 @@ final class WsClient implements AutoCloseable {
 
     /** Connects with extra upgrade headers (Authorization, Origin). */
     static WsClient connect(URI uri, java.util.Map<String, String> headers) throws Exception {
+        return connect(uri, headers, List.of());
+    }
+
+    /** Connects offering these subprotocols, most wanted first. */
+    static WsClient connect(URI uri, java.util.Map<String, String> headers, List<String> subprotocols) throws Exception {
         WsClient client = new WsClient();
         WebSocket.Builder builder = HTTP.newWebSocketBuilder().connectTimeout(TIMEOUT);
+        if (!subprotocols.isEmpty()) {
+            builder.subprotocols(subprotocols.get(0), subprotocols.subList(1, subprotocols.size()).toArray(String[]::new));
+        }
         headers.forEach(builder::header);
         client.socket = builder.buildAsync(uri, client.listener).get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
         return client;

@@ -42,15 +42,15 @@ public final class Outbound {
     private final AtomicReference<Ending> ending = new AtomicReference<>();
     /** Set by the stage when it has run dry, so that the next offer (or ending) wakes it. */
     private final AtomicBoolean waiting = new AtomicBoolean();
-    /** The stage's wake-up; null until the connection's stream is materialized. */
-    private volatile AsyncCallback<NotUsed> wakeUp;
+    /** The writer's wake-up; null until the connection's stream is materialized. */
+    private volatile Runnable wakeUp;
     private final AtomicBoolean materialized = new AtomicBoolean();
 
     /**
-     * How the stream ends. {@code close} is null for a normal completion; {@code afterQueued} says
-     * whether what is queued is sent first.
+     * How the buffer's stream ends. {@code close} is null for a normal completion; {@code afterQueued}
+     * says whether what is queued is sent first.
      */
-    private record Ending(CloseConnection close, boolean afterQueued) {
+    public record Ending(CloseConnection close, boolean afterQueued) {
     }
 
     private Outbound(int maxFrames, long maxBytes, HubMetrics metrics) {
@@ -105,9 +105,9 @@ public final class Outbound {
     }
 
     private void wake() {
-        AsyncCallback<NotUsed> callback = wakeUp;
+        Runnable callback = wakeUp;
         if (callback != null && waiting.compareAndSet(true, false)) {
-            callback.invoke(NotUsed.getInstance());
+            callback.run();
         }
     }
 
@@ -143,9 +143,9 @@ public final class Outbound {
         }
         discardQueued();
         // At once, even while the connection is not pulling: a stalled client must not delay the close.
-        AsyncCallback<NotUsed> callback = wakeUp;
+        Runnable callback = wakeUp;
         if (callback != null) {
-            callback.invoke(NotUsed.getInstance());
+            callback.run();
         }
     }
 
@@ -161,6 +161,71 @@ public final class Outbound {
 
     public long queuedBytes() {
         return queuedBytes.get();
+    }
+
+    // What follows is for the one stage that writes this buffer to its connection: the WebSocket's
+    // connection stage, or the SSE stream's source below.
+
+    /**
+     * Attaches the writer of this buffer; {@code wake} is called (from any thread) when frames or an
+     * ending arrive while the writer waits, and at once for an ending that discards the backlog.
+     * False when a writer is attached already: a buffer is one connection's.
+     */
+    public boolean attach(Runnable wake) {
+        if (!materialized.compareAndSet(false, true)) {
+            return false;
+        }
+        wakeUp = wake;
+        return true;
+    }
+
+    /** The close to send at once, discarding the backlog (a slow consumer's 4008), or null. */
+    public CloseConnection closeNow() {
+        Ending how = ending.get();
+        return how != null && !how.afterQueued() ? how.close() : null;
+    }
+
+    /** The next frame, counted out of the buffer; null when none is queued. */
+    public OutboundFrame poll() {
+        OutboundFrame frame = frames.poll();
+        if (frame != null) {
+            release(frame);
+            metrics.framesOut.increment();
+            metrics.bytesOut.increment(frame.bytes());
+        }
+        return frame;
+    }
+
+    /** The next frame's size in bytes, or -1 when none is queued. */
+    public int peekBytes() {
+        OutboundFrame next = frames.peek();
+        return next == null ? -1 : next.bytes();
+    }
+
+    /**
+     * How the buffer ends once it has run dry, or null while it is open. Read it before polling: an
+     * ending read after an empty poll may have come after frames offered since, which would be lost.
+     */
+    public Ending ending() {
+        return ending.get();
+    }
+
+    /**
+     * The writer has run dry and waits to be woken. True when frames or an ending arrived meanwhile,
+     * so that the writer drains again instead of waiting for a wake-up that nobody will send.
+     */
+    public boolean awaitFrames() {
+        waiting.set(true);
+        if (!frames.isEmpty() || ending.get() != null) {
+            waiting.set(false);
+            return true;
+        }
+        return false;
+    }
+
+    /** The connection is gone: later offers answer CLOSED and what is queued is dropped. */
+    public void detach() {
+        end(new Ending(null, false));
     }
 
     /** Pushes queued frames while the connection pulls, and ends the stream as {@link #ending} says. */
@@ -187,23 +252,23 @@ public final class Outbound {
 
                 @Override
                 public void preStart() {
-                    if (!materialized.compareAndSet(false, true)) {
-                        failStage(new IllegalStateException("a connection's outbound frames can be read only once"));
-                        return;
-                    }
-                    wakeUp = createAsyncCallback(ignored -> {
+                    AsyncCallback<NotUsed> woken = createAsyncCallback(ignored -> {
                         if (!closedAtOnce() && isAvailable(out)) {
                             drain();
                         }
                     });
+                    if (!attach(() -> woken.invoke(NotUsed.getInstance()))) {
+                        failStage(new IllegalStateException("a connection's outbound frames can be read only once"));
+                        return;
+                    }
                     // A close that came before the stream ran found no one to wake.
                     closedAtOnce();
                 }
 
                 private boolean closedAtOnce() {
-                    Ending how = ending.get();
-                    if (how != null && !how.afterQueued()) {
-                        failStage(how.close());
+                    CloseConnection close = closeNow();
+                    if (close != null) {
+                        failStage(close);
                         return true;
                     }
                     return false;
@@ -213,14 +278,9 @@ public final class Outbound {
                     if (closedAtOnce()) {
                         return;
                     }
-                    // Read before polling: an ending read after an empty poll may have come after
-                    // frames offered since, which would be lost.
-                    Ending how = ending.get();
-                    OutboundFrame frame = frames.poll();
+                    Ending how = ending();
+                    OutboundFrame frame = poll();
                     if (frame != null) {
-                        release(frame);
-                        metrics.framesOut.increment();
-                        metrics.bytesOut.increment(frame.bytes());
                         push(out, frame);
                     } else if (how != null) {
                         if (how.close() == null) {
@@ -228,20 +288,14 @@ public final class Outbound {
                         } else {
                             failStage(how.close());
                         }
-                    } else {
-                        waiting.set(true);
-                        // An offer between the poll and the flag found no one waiting and woke no one.
-                        if (!frames.isEmpty() || ending.get() != null) {
-                            waiting.set(false);
-                            drain();
-                        }
+                    } else if (awaitFrames()) {
+                        drain();
                     }
                 }
 
                 @Override
                 public void postStop() {
-                    // The connection is gone: later offers answer CLOSED and what is queued is dropped.
-                    end(new Ending(null, false));
+                    detach();
                 }
             };
         }

@@ -85,6 +85,9 @@ public final class Session extends AbstractBehavior<Session.Command> {
     public record Identity(String sessionId, String remoteAddress, Transport transport) {
     }
 
+    /** What of protocol 1.1 (PROTOCOL.md section 9) this server offers, as welcome lists it. */
+    private static final List<String> FEATURES = List.of("batch");
+
     /** Bad frames logged per connection before the rest are only counted, so a flood cannot flood the log. */
     private static final int LOGGED_REJECTIONS = 5;
 
@@ -148,7 +151,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
     private void welcome() {
         if (identity.transport() == Transport.WEBSOCKET) {
-            send(new ServerFrame.Welcome(identity.sessionId(), auth.user(), settings.websocket().heartbeat().toMillis(), 1));
+            send(new ServerFrame.Welcome(identity.sessionId(), auth.user(), settings.websocket().heartbeat().toMillis(), 1,
+                    FEATURES));
         }
         expireAtTokenExpiry();
     }

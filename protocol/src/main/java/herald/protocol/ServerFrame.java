@@ -20,13 +20,17 @@ import java.util.List;
 })
 public sealed interface ServerFrame {
 
-    /** The first frame of every authenticated connection. {@code user} is written even when null. */
-    @JsonPropertyOrder({"session", "user", "heartbeat", "protocol"})
+    /**
+     * The first frame of every authenticated connection. {@code user} is written even when null;
+     * {@code features} lists what of protocol 1.1 the server offers (PROTOCOL.md section 9).
+     */
+    @JsonPropertyOrder({"session", "user", "heartbeat", "protocol", "features"})
     record Welcome(
             String session,
             @Nullable String user,
             long heartbeat,
-            int protocol) implements ServerFrame {
+            int protocol,
+            List<String> features) implements ServerFrame {
     }
 
     /** A topic's whole state; {@code id} is null when the hub sends it unasked. */

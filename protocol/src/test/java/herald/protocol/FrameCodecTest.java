@@ -12,8 +12,9 @@ class FrameCodecTest {
 
     @Test
     void encodesEveryServerFrameAsExactJson() {
-        assertEquals("{\"type\":\"welcome\",\"session\":\"s1\",\"user\":null,\"heartbeat\":25000,\"protocol\":1}",
-                codec.encode(new ServerFrame.Welcome("s1", null, 25000, 1)));
+        assertEquals("{\"type\":\"welcome\",\"session\":\"s1\",\"user\":null,\"heartbeat\":25000,\"protocol\":1,"
+                        + "\"features\":[\"batch\"]}",
+                codec.encode(new ServerFrame.Welcome("s1", null, 25000, 1, java.util.List.of("batch"))));
         assertEquals("{\"type\":\"snapshot\",\"id\":\"r\",\"topic\":\"t\",\"epoch\":\"e\",\"seq\":2,\"entries\":"
                         + "[{\"key\":\"a\",\"seq\":1,\"data\":{\"x\":1}},{\"key\":\"b\",\"seq\":2,\"event\":\"ev\",\"data\":null}]}",
                 codec.encode(new ServerFrame.Snapshot("r", "t", "e", 2,
