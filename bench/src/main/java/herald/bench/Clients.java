@@ -62,7 +62,11 @@ final class Clients implements AutoCloseable {
     private static final long PING_SECONDS = 20;
 
     /** @param receiveBuffer the sockets' receive buffer in bytes, 0 for the system's default */
-    Clients(URI uri, String token, int threads, int receiveBuffer) {
+    /** Whether connections ask for herald.v1.batch, in which every message is a JSON array of frames. */
+    private final boolean batched;
+
+    Clients(URI uri, String token, int threads, int receiveBuffer, boolean batched) {
+        this.batched = batched;
         this.uri = uri;
         this.token = token;
         boolean epoll = Epoll.isAvailable();
@@ -118,8 +122,8 @@ final class Clients implements AutoCloseable {
             if (token != null) {
                 headers.add("Authorization", "Bearer " + token);
             }
-            this.handshaker = WebSocketClientHandshakerFactory.newHandshaker(uri, WebSocketVersion.V13, null, false,
-                    headers, 1 << 20);
+            this.handshaker = WebSocketClientHandshakerFactory.newHandshaker(uri, WebSocketVersion.V13,
+                    batched ? "herald.v1.batch" : null, false, headers, 1 << 20);
         }
 
         @Override
@@ -148,7 +152,11 @@ final class Clients implements AutoCloseable {
             }
             WebSocketFrame frame = (WebSocketFrame) msg;
             if (frame instanceof TextWebSocketFrame text) {
-                onText(text.content());
+                if (batched) {
+                    forEachFrame(text.content(), this::onText);
+                } else {
+                    onText(text.content());
+                }
             } else if (frame instanceof PingWebSocketFrame ping) {
                 ctx.writeAndFlush(new PongWebSocketFrame(ping.content().retain()));
             } else if (frame instanceof CloseWebSocketFrame close) {
@@ -209,6 +217,31 @@ final class Clients implements AutoCloseable {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             ready.completeExceptionally(cause);
             ctx.close();
+        }
+    }
+
+    /** Each top-level object of a JSON array of frames, as a slice, without parsing the frames. */
+    private static void forEachFrame(ByteBuf array, java.util.function.Consumer<ByteBuf> each) {
+        int depth = 0;
+        int start = -1;
+        boolean inString = false;
+        for (int i = array.readerIndex(); i < array.writerIndex(); i++) {
+            byte b = array.getByte(i);
+            if (inString) {
+                if (b == '\\') {
+                    i++;
+                } else if (b == '"') {
+                    inString = false;
+                }
+            } else if (b == '"') {
+                inString = true;
+            } else if (b == '{') {
+                if (depth++ == 0) {
+                    start = i;
+                }
+            } else if (b == '}' && --depth == 0) {
+                each.accept(array.slice(start, i + 1 - start));
+            }
         }
     }
 

@@ -29,7 +29,8 @@ public final class Main {
     static ObjectNode run(Options options) throws Exception {
         ProcSampler server = new ProcSampler(options.integer("server-pid", -1));
         try (Clients clients = new Clients(options.url(), options.string("token", null), options.integer("threads", 2),
-                options.integer("rcvbuf", options.scenario.equals("slow") ? 65536 : 0))) {
+                options.integer("rcvbuf", options.scenario.equals("slow") ? 65536 : 0),
+                options.string("batch", "off").equals("on"))) {
             Publisher publisher = new Publisher(options.publishUrl(), options.string("api-key", null),
                     options.integer("size", options.scenario.equals("slow") ? 4096 : 128));
             ObjectNode result = new Scenarios(options, clients, publisher, server).run();

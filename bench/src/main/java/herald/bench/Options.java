@@ -8,7 +8,7 @@ import java.util.Map;
 final class Options {
     static final String USAGE = """
             usage: java -jar herald-bench.jar SCENARIO --url ws://127.0.0.1:PORT/ws [flags]
-              SCENARIO: fanout | latency | idle | slow | storm
+              SCENARIO: fanout | latency | idle | slow | storm | memory
               --url URL            Herald's WebSocket endpoint (its HTTP API is on the same host and port)
               --publish-url URL    publish through another node's endpoint (a cluster), instead of --url's
               --server-pid PID     Herald's process, for CPU and RSS from /proc
@@ -20,10 +20,13 @@ final class Options {
               --size BYTES         bytes of padding in each message (128; slow 4096)
               --threads T          client event loops (2)
               --rcvbuf BYTES       clients' socket receive buffer, 0 for the system's (slow: 65536, so a stall fills it soon)
+              --batch on|off       ask for batched delivery, the subprotocol herald.v1.batch (off)
               fanout: --step S (5) --factor F (1.5) --max-steps M (12) --p99-limit-ms L (100) --min-delivery X (0.99)
               idle:   --hold S (20)
               slow:   --stalled K (10) --stall S (40: seconds the stalled clients read nothing, while --rate goes on)
               storm:  --topics T (5)
+              memory: --low N (1000) --clients N (5000) --top K (15): live heap per connection between the two counts,
+                      by class (jcmd GC.class_histogram of --server-pid)
             """;
 
     final String scenario;

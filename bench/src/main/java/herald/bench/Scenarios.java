@@ -41,6 +41,7 @@ final class Scenarios {
             case "idle" -> idle();
             case "slow" -> slow();
             case "storm" -> storm();
+            case "memory" -> memory();
             default -> throw new IllegalArgumentException("unknown scenario " + options.scenario);
         };
     }
@@ -107,6 +108,65 @@ final class Scenarios {
         out.put("heapPerConnectionBytes", conns.isEmpty() ? 0 : Math.round((heapAfter - heapBefore) / conns.size()));
         out.put("probeDeliveryRatio", probe.path("deliveryRatio").asDouble());
         return out;
+    }
+
+    /**
+     * Live heap per idle subscribed connection, class by class: the server's class histogram (jcmd
+     * GC.class_histogram, which runs a full GC first) at two connection counts, the difference divided
+     * by the connections added. Fixed costs (classes, caches, the topic) cancel out.
+     */
+    private ObjectNode memory() throws Exception {
+        int low = options.integer("low", 1000);
+        int high = options.integer("clients", 5000);
+        int top = options.integer("top", 15);
+        int pid = options.integer("server-pid", -1);
+        if (pid <= 0) {
+            throw new IllegalArgumentException("memory needs --server-pid");
+        }
+        List<Clients.Conn> first = connect(low, List.of("memory"));
+        java.util.Map<String, long[]> before = histogram(pid);
+        long rssBefore = server.rssKiB();
+        List<Clients.Conn> more = connect(high - first.size(), List.of("memory"));
+        java.util.Map<String, long[]> after = histogram(pid);
+        long rssAfter = server.rssKiB();
+        int added = more.size();
+        List<java.util.Map.Entry<String, long[]>> growth = new ArrayList<>();
+        long totalBytes = 0;
+        for (java.util.Map.Entry<String, long[]> entry : after.entrySet()) {
+            long[] was = before.getOrDefault(entry.getKey(), new long[2]);
+            long[] delta = {entry.getValue()[0] - was[0], entry.getValue()[1] - was[1]};
+            totalBytes += delta[1];
+            growth.add(java.util.Map.entry(entry.getKey(), delta));
+        }
+        growth.sort((a, b) -> Long.compare(b.getValue()[1], a.getValue()[1]));
+        ObjectNode out = summary(first.size() + added);
+        out.put("lowClients", first.size()).put("highClients", first.size() + added);
+        out.put("heapPerConnectionBytes", added == 0 ? 0 : totalBytes / added);
+        out.put("rssPerConnectionBytes", added == 0 ? 0 : (rssAfter - rssBefore) * 1024 / added);
+        ArrayNode classes = out.putArray("topClasses");
+        for (java.util.Map.Entry<String, long[]> entry : growth.subList(0, Math.min(top, growth.size()))) {
+            classes.addObject().put("class", entry.getKey())
+                    .put("bytesPerConnection", round(entry.getValue()[1] / (double) Math.max(1, added)))
+                    .put("instancesPerConnection", round(entry.getValue()[0] / (double) Math.max(1, added)));
+        }
+        return out;
+    }
+
+    /** Instances and bytes by class name, from jcmd's class histogram of the live heap. */
+    private static java.util.Map<String, long[]> histogram(int pid) throws Exception {
+        Process jcmd = new ProcessBuilder("jcmd", String.valueOf(pid), "GC.class_histogram").redirectErrorStream(true).start();
+        String text = new String(jcmd.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (!jcmd.waitFor(120, TimeUnit.SECONDS) || jcmd.exitValue() != 0) {
+            throw new IllegalStateException("jcmd failed: " + text);
+        }
+        java.util.Map<String, long[]> classes = new java.util.HashMap<>();
+        for (String line : text.split("\n")) {
+            String[] parts = line.trim().split("\\s+");
+            if (parts.length >= 4 && parts[0].endsWith(":")) {
+                classes.put(parts[3], new long[] {Long.parseLong(parts[1]), Long.parseLong(parts[2])});
+            }
+        }
+        return classes;
     }
 
     /** Some clients stop reading: the healthy ones' p99 with and without them, and what happens to the stalled ones. */

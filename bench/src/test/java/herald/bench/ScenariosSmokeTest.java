@@ -38,9 +38,13 @@ class ScenariosSmokeTest {
             "idle    | --clients 50 --hold 1",
             "slow    | --clients 50 --stalled 2 --rate 50 --duration 1 --stall 3 --size 16384",
             "storm   | --clients 50 --topics 3",
+            "fanout  | --clients 50 --rate 20 --step 1 --max-steps 2 --batch on",
+            "memory  | --low 10 --clients 50 --top 5",
     })
     void scenarioRunsAndReports(String scenario, String flags) throws Exception {
-        String[] args = (scenario + " --url ws://127.0.0.1:" + herald.port() + "/ws " + flags).split("\\s+");
+        // The memory scenario reads the class histogram of the server's JVM: here, this one.
+        String pid = scenario.equals("memory") ? " --server-pid " + ProcessHandle.current().pid() : "";
+        String[] args = (scenario + " --url ws://127.0.0.1:" + herald.port() + "/ws " + flags + pid).split("\\s+");
         JsonNode result = Main.run(new Options(args));
         assertEquals(scenario, result.path("scenario").asText());
         assertEquals(50, result.path("clients").asInt(), result.toString());
@@ -51,6 +55,8 @@ class ScenariosSmokeTest {
             case "latency" -> assertTrue(result.path("result").path("p99Ms").asDouble() > 0, result.toString());
             case "idle" -> assertEquals(1.0, result.path("probeDeliveryRatio").asDouble(), result.toString());
             case "slow" -> assertTrue(result.path("withStalled").path("deliveryRatio").asDouble() > 0.9, result.toString());
+            case "memory" -> assertTrue(result.path("heapPerConnectionBytes").asLong() > 0
+                    && result.path("topClasses").size() == 5, result.toString());
             default -> assertEquals(150, result.path("freshSnapshots").asInt(), result.toString());
         }
     }
