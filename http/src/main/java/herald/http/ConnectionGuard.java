@@ -55,9 +55,12 @@ final class ConnectionGuard extends GraphStage<BidiShape<HttpRequest, HttpReques
         Gauge.builder("herald.http.connections.pending", pending, AtomicInteger::get)
                 .description("TCP connections that are not WebSockets: before their first request, between"
                         + " keep-alive requests, serving an HTTP call or an SSE stream").register(registry);
-        deadlineCloses = Counter.builder("herald.http.connections.expired").tag("reason", DEADLINE)
-                .description("Connections closed for sending no complete request, or none for a while").register(registry);
-        idleCloses = Counter.builder("herald.http.connections.expired").tag("reason", IDLE)
+        deadlineCloses = expired(DEADLINE, registry);
+        idleCloses = expired(IDLE, registry);
+    }
+
+    private static Counter expired(String reason, MeterRegistry registry) {
+        return Counter.builder("herald.http.connections.expired").tag("reason", reason)
                 .description("Connections closed for sending no complete request, or none for a while").register(registry);
     }
 

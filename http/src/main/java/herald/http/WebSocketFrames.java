@@ -287,15 +287,13 @@ final class WebSocketFrames {
                 private final ArrayDeque<Object> control = new ArrayDeque<>(2);
                 private StringBuilder message;
                 private long messageBytes;
-                private boolean awaitingAck;
                 /** Set once Herald has decided to close: later inbound data is dropped unseen. */
                 private boolean closingByServer;
                 private boolean peerClosed;
                 private boolean inboundEnded;
                 /** Set once the handler's end went down: nothing more is sent. */
                 private boolean handlerEnded;
-                /** Waiting out batch.linger before the next batch; then it has lingered, and goes. */
-                private boolean lingering;
+                /** The next batch has waited out batch.linger (the LINGER timer) and goes. */
                 private boolean lingered;
                 private long lastOutboundNanos = System.nanoTime();
                 private Ended ended;
@@ -408,13 +406,11 @@ final class WebSocketFrames {
                     String whole = message == null ? text.data() : message.append(text.data()).toString();
                     message = null;
                     messageBytes = 0;
-                    awaitingAck = true;
                     session.tell(new Session.Inbound(whole, ack));
                 }
 
                 /** The session is ready for the next message. */
                 private void onAck() {
-                    awaitingAck = false;
                     if (!isClosed(in) && !hasBeenPulled(in)) {
                         pull(in);
                     }
@@ -460,22 +456,22 @@ final class WebSocketFrames {
                         return;
                     }
                     CloseConnection now = outbound.closeNow();
-                    if (now != null || (closingByServer && !peerClosed)) {
-                        if (now != null) {
-                            endHandler(now.code().code(), now.reason());
-                        } else {
-                            handlerEnded = true;
-                        }
+                    if (now != null) {
+                        endHandler(now.code().code(), now.reason());
                         return;
                     }
-                    if (lingering) {
+                    if (closingByServer && !peerClosed) {
+                        // Frame handling is closing already (a protocol error it found): nothing more goes out.
+                        handlerEnded = true;
+                        return;
+                    }
+                    if (isTimerActive(LINGER)) {
                         return;
                     }
                     Outbound.Ending how = outbound.ending();
                     int first = outbound.peekBytes();
                     if (first >= 0) {
                         if (batched && how == null && settings.batchLinger() != null && !lingered) {
-                            lingering = true;
                             scheduleOnce(LINGER, settings.batchLinger());
                             return;
                         }
@@ -555,7 +551,6 @@ final class WebSocketFrames {
                             sendControl(PING);
                         }
                     } else if (key.equals(LINGER)) {
-                        lingering = false;
                         lingered = true;
                         if (isAvailable(out)) {
                             sendNext();
