@@ -6,7 +6,10 @@ export interface ApiBody {
 
 export interface ApiError extends ApiBody {
     code: ErrorCode;
+    key?: string;
     message: string;
+    topic?: string;
+    version?: number;
 }
 
 export interface Auth extends ClientFrame {
@@ -18,6 +21,8 @@ export interface Auth extends ClientFrame {
 export interface Change {
     data?: unknown;
     event?: string;
+    idem?: string;
+    ifVersion?: number;
     key?: string;
     op: Op;
     topic: string;
@@ -37,9 +42,11 @@ export interface Entry {
 export interface ErrorFrame extends ServerFrame {
     code: ErrorCode;
     id?: string;
+    key?: string;
     message: string;
     topic?: string;
     type: "error";
+    version?: number;
 }
 
 export interface EventFrame extends ServerFrame {
@@ -67,10 +74,17 @@ export interface Pong extends ServerFrame {
     type: "pong";
 }
 
+export interface Position {
+    epoch: string;
+    seq: number;
+}
+
 export interface Publish extends ClientFrame {
     data?: unknown;
     event?: string;
     id?: string;
+    idem?: string;
+    ifVersion?: number;
     key?: string;
     op: Op;
     topic: string;
@@ -78,6 +92,7 @@ export interface Publish extends ClientFrame {
 }
 
 export interface Published extends ServerFrame {
+    duplicate?: boolean;
     id?: string;
     seq: number;
     topic: string;
@@ -85,8 +100,12 @@ export interface Published extends ServerFrame {
 }
 
 export interface PublishResult {
-    seq: number;
+    code?: ErrorCode;
+    duplicate?: boolean;
+    key?: string;
+    seq?: number;
     topic: string;
+    version?: number;
 }
 
 export interface PublishResults extends ApiBody {
@@ -104,16 +123,19 @@ export interface ServerFrame {
 }
 
 export interface Snapshot extends ServerFrame {
+    deleted?: string[];
     entries: Entry[];
     epoch: string;
     id?: string;
     seq: number;
+    since?: number;
     topic: string;
     type: "snapshot";
 }
 
 export interface Subscribe extends ClientFrame {
     id?: string;
+    since?: { [index: string]: Position };
     topics: string[];
     type: "subscribe";
 }
@@ -124,10 +146,12 @@ export interface TopicList extends ApiBody {
 }
 
 export interface TopicState extends ApiBody {
+    deleted?: string[];
     entries: Entry[];
     epoch: string;
     node?: string;
     seq: number;
+    since?: number;
     topic: string;
 }
 
@@ -161,7 +185,7 @@ export interface Welcome extends ServerFrame {
 
 export type ClientFrameUnion = Auth | Subscribe | Unsubscribe | Publish | Ping;
 
-export type ErrorCode = "bad_request" | "unknown_type" | "invalid_topic" | "forbidden" | "unauthenticated" | "auth_failed" | "rate_limited" | "too_many_topics" | "payload_too_large" | "not_found" | "internal";
+export type ErrorCode = "bad_request" | "unknown_type" | "invalid_topic" | "forbidden" | "unauthenticated" | "auth_failed" | "rate_limited" | "too_many_topics" | "payload_too_large" | "not_found" | "internal" | "conflict" | "unavailable";
 
 export type Op = "set" | "append" | "delete" | "clear";
 

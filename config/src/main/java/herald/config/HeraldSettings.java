@@ -79,19 +79,36 @@ public record HeraldSettings(
     public record Sse(Duration heartbeat, Duration retry) {
     }
 
-    public record Topics(int maxEntries, List<Retention> retention) {
-        /** The retention limit of one topic: the first matching pattern's, else the default. */
-        public int maxEntriesFor(String topic) {
+    /** The defaults, and per-pattern overrides of them (first match wins). */
+    public record Topics(TopicLimits defaults, List<Retention> retention) {
+        public TopicLimits limitsFor(String topic) {
             for (Retention r : retention) {
                 if (r.pattern().matches(topic)) {
-                    return r.maxEntries();
+                    return r.limits();
                 }
             }
-            return maxEntries;
+            return defaults;
+        }
+
+        public int maxEntriesFor(String topic) {
+            return limitsFor(topic).maxEntries();
         }
     }
 
-    public record Retention(TopicPattern pattern, int maxEntries) {
+    /**
+     * What one topic keeps.
+     *
+     * @param maxEntries         retention: the oldest entry is evicted beyond it
+     * @param resumeWindow       removed keys are remembered for at least this many changes, for delta snapshots
+     * @param idempotencyWindow  idem keys are remembered for at least this many changes
+     * @param idempotencyTtl     ... and for at least this long
+     * @param idempotencyMaxKeys ... but never more than this many, whatever their age: the bound on memory
+     */
+    public record TopicLimits(int maxEntries, int resumeWindow, int idempotencyWindow, Duration idempotencyTtl,
+                              int idempotencyMaxKeys) {
+    }
+
+    public record Retention(TopicPattern pattern, TopicLimits limits) {
     }
 
     /**
@@ -264,6 +281,13 @@ public record HeraldSettings(
     }
 
     private static Topics topics(Config c) {
+        TopicLimits defaults = new TopicLimits(positiveInt(c, "herald.topics.max-entries"),
+                positiveInt(c, "herald.topics.resume-window"), positiveInt(c, "herald.topics.idempotency-window"),
+                positive(c, "herald.topics.idempotency-ttl"), positiveInt(c, "herald.topics.idempotency-max-keys"));
+        if (defaults.idempotencyMaxKeys() < defaults.idempotencyWindow()) {
+            throw new SettingsException("herald.topics.idempotency-max-keys (" + defaults.idempotencyMaxKeys()
+                    + ") must be at least herald.topics.idempotency-window (" + defaults.idempotencyWindow() + ")");
+        }
         List<Retention> retention = new ArrayList<>();
         List<? extends Config> entries = objects(c, "herald.topics.retention");
         for (int i = 0; i < entries.size(); i++) {
@@ -275,9 +299,14 @@ public record HeraldSettings(
             } catch (IllegalArgumentException e) {
                 throw new SettingsException(key + ".pattern: " + e.getMessage());
             }
-            retention.add(new Retention(pattern, positiveInt(r, "max-entries", key + ".max-entries")));
+            retention.add(new Retention(pattern, new TopicLimits(
+                    r.hasPath("max-entries") ? positiveInt(r, "max-entries", key + ".max-entries") : defaults.maxEntries(),
+                    r.hasPath("resume-window") ? positiveInt(r, "resume-window", key + ".resume-window") : defaults.resumeWindow(),
+                    r.hasPath("idempotency-window")
+                            ? positiveInt(r, "idempotency-window", key + ".idempotency-window") : defaults.idempotencyWindow(),
+                    defaults.idempotencyTtl(), defaults.idempotencyMaxKeys())));
         }
-        return new Topics(positiveInt(c, "herald.topics.max-entries"), List.copyOf(retention));
+        return new Topics(defaults, List.copyOf(retention));
     }
 
     /** Rules that tie two keys together. */

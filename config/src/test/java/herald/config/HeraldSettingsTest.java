@@ -33,7 +33,7 @@ class HeraldSettingsTest {
         assertEquals(Duration.ofSeconds(60), s.websocket().idleTimeout());
         assertEquals(Duration.ofSeconds(30), s.websocket().closeGrace());
         assertNull(s.websocket().keepAlivePing());
-        assertEquals(1000, s.topics().maxEntries());
+        assertEquals(new HeraldSettings.TopicLimits(1000, 1000, 10_000, Duration.ofMinutes(10), 100_000), s.topics().defaults());
         assertEquals(1000, s.limits().maxSubscriptionsPerConnection());
         assertEquals(Duration.ofSeconds(10), s.shutdownGrace());
         assertTrue(s.webEnabled());
@@ -71,6 +71,20 @@ class HeraldSettingsTest {
         assertEquals(50, s.topics().maxEntriesFor("other"));
     }
 
+    @Test
+    void aPatternOverridesOnlyTheLimitsItNames() {
+        HeraldSettings s = read("""
+                herald.topics.resume-window = 300
+                herald.topics.retention = [
+                  { pattern = "board:*", resume-window = 20, idempotency-window = 40 },
+                  { pattern = "chat:*", max-entries = 5 }
+                ]""");
+        assertEquals(new HeraldSettings.TopicLimits(1000, 20, 40, Duration.ofMinutes(10), 100_000),
+                s.topics().limitsFor("board:1"));
+        assertEquals(new HeraldSettings.TopicLimits(5, 300, 10_000, Duration.ofMinutes(10), 100_000),
+                s.topics().limitsFor("chat:1"));
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
             "herald.server.port = 70000 | herald.server.port: expected a port number from 0 to 65535, got 70000",
@@ -96,6 +110,10 @@ class HeraldSettingsTest {
             "herald.web.enabled = maybe | herald.web.enabled: expected on or off, got \"maybe\"",
             "herald.api-keys = [{ id = x, sha256 = [1] }] | herald.api-keys[0].sha256: expected a string, got [1]",
             "herald.topics.retention = [{ pattern = [], max-entries = 1 }] | herald.topics.retention[0].pattern: expected a string",
+            "herald.topics.retention = [{ pattern = \"a.*\", resume-window = 0 }] | herald.topics.retention[0].resume-window: expected a whole number of at least 1",
+            "herald.topics.resume-window = all | herald.topics.resume-window: expected a whole number",
+            "herald.topics.idempotency-ttl = 0s | herald.topics.idempotency-ttl: expected a duration above zero",
+            "herald.topics.idempotency-max-keys = 10 | herald.topics.idempotency-max-keys (10) must be at least herald.topics.idempotency-window (10000)",
     })
     void aBadValueFailsWithAMessageNamingTheKey(String override, String expected) {
         SettingsException e = assertThrows(SettingsException.class, () -> read(override));

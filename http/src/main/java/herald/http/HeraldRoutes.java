@@ -15,6 +15,7 @@ import herald.protocol.Change;
 import herald.protocol.ErrorCode;
 import herald.protocol.FrameCodec;
 import herald.protocol.InvalidFrameException;
+import herald.protocol.Position;
 import herald.protocol.TopicNames;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetAddress;
@@ -105,7 +106,8 @@ public final class HeraldRoutes extends AllDirectives {
                                 path("publish", () -> post(() -> publish(request, key))),
                                 path("topics", () -> get(() -> parameterOptional("after", after ->
                                         parameterOptional("limit", limit -> listTopics(after.orElse(null), limit.orElse(null)))))),
-                                pathPrefix("topics", () -> path(PathMatchers.remaining(), name -> get(() -> topicState(name))))))))),
+                                pathPrefix("topics", () -> path(PathMatchers.remaining(), name -> get(() ->
+                                        parameterOptional("since", since -> topicState(name, since.orElse(null))))))))))),
                 path(PathMatchers.segment("health").slash("live"), () -> get(() ->
                         complete(json(StatusCodes.OK, new ApiBody.Health("live"))))),
                 path(PathMatchers.segment("health").slash("ready"), () -> get(() -> readiness.isReady()
@@ -146,7 +148,8 @@ public final class HeraldRoutes extends AllDirectives {
             return complete(error(StatusCodes.BAD_REQUEST, ErrorCode.TOO_MANY_TOPICS,
                     "at most " + FrameCodec.MAX_TOPICS_PER_REQUEST + " topics per stream, got " + wanted.size()));
         }
-        return admit(request, true, (principal, slot) -> sse.stream(wanted, principal, slot, remoteAddress(request)));
+        String lastEventId = request.getHeader("Last-Event-ID").map(h -> h.value()).orElse(null);
+        return admit(request, true, (principal, slot) -> sse.stream(wanted, lastEventId, principal, slot, remoteAddress(request)));
     }
 
     /**
@@ -266,9 +269,9 @@ public final class HeraldRoutes extends AllDirectives {
                 // Its own bound too: without one, toStrict applies Pekko's max-to-strict-bytes and fails otherwise.
                 .toStrict(settings.api().askTimeout().toMillis(), maxBody, materializer)
                 .thenCompose(entity -> {
-                    List<Change> changes;
+                    FrameCodec.Changes body;
                     try {
-                        changes = codec.decodeChanges(utf8(entity.getData()));
+                        body = codec.decodeChanges(utf8(entity.getData()));
                     } catch (CharacterCodingException e) {
                         return done(error(StatusCodes.BAD_REQUEST, ErrorCode.BAD_REQUEST, "the body is not valid UTF-8"));
                     } catch (InvalidFrameException e) {
@@ -276,6 +279,7 @@ public final class HeraldRoutes extends AllDirectives {
                                 ? StatusCodes.PAYLOAD_TOO_LARGE : StatusCodes.BAD_REQUEST;
                         return done(error(status, e.code(), e.getMessage()));
                     }
+                    List<Change> changes = body.changes();
                     if (key != null) {
                         for (Change change : changes) {
                             if (!key.permissions().canPublish(change.topic())) {
@@ -287,7 +291,7 @@ public final class HeraldRoutes extends AllDirectives {
                     }
                     metrics.publishedOverHttp(changes.size());
                     Audit.published(remote, key == null ? null : key.id(), changes.size(), changes.get(0).topic());
-                    return apply(changes);
+                    return apply(body);
                 })
                 .exceptionally(this::failure);
         return completeWithFuture(response);
@@ -299,9 +303,11 @@ public final class HeraldRoutes extends AllDirectives {
 
     /**
      * Sends every change at once, in order: all go through one sender, so each topic receives its
-     * changes in the batch's order, and the answers are collected in that order too.
+     * changes in the batch's order, and the answers are collected in that order too. A conflict is
+     * one result among the others in a batch, and a 409 for a single change.
      */
-    private CompletionStage<HttpResponse> apply(List<Change> changes) {
+    private CompletionStage<HttpResponse> apply(FrameCodec.Changes body) {
+        List<Change> changes = body.changes();
         long received = System.nanoTime();
         List<CompletableFuture<Topic.PublishOutcome>> pending = new ArrayList<>(changes.size());
         for (Change change : changes) {
@@ -316,21 +322,40 @@ public final class HeraldRoutes extends AllDirectives {
                     return error(StatusCodes.SERVICE_UNAVAILABLE, refused.code(), refused.message() + " ("
                             + results.size() + " changes before it were applied)");
                 }
-                Topic.Published p = (Topic.Published) outcome.join();
-                results.add(new ApiBody.PublishResults.Result(p.topic(), p.seq()));
+                metrics.outcome(outcome.join());
+                if (outcome.join() instanceof Topic.Conflicted c) {
+                    if (!body.batch()) {
+                        return json(StatusCodes.CONFLICT, new ApiBody.Error(ErrorCode.CONFLICT,
+                                "the key's version is " + c.version() + ", not the one the change was made on",
+                                c.topic(), c.key(), c.version()));
+                    }
+                    results.add(ApiBody.PublishResults.Result.conflict(c.topic(), c.key(), c.version()));
+                } else {
+                    Topic.Published p = (Topic.Published) outcome.join();
+                    results.add(ApiBody.PublishResults.Result.applied(p.topic(), p.seq(), p.duplicate()));
+                }
             }
             return json(StatusCodes.OK, new ApiBody.PublishResults(results));
         });
     }
 
-    /** GET /api/topics/{topic}: the topic's snapshot (an unknown topic is an empty one at seq 0). */
-    private Route topicState(String encodedName) {
+    /**
+     * GET /api/topics/{topic}: the topic's snapshot (an unknown topic is an empty one at seq 0); with
+     * {@code ?since=EPOCH:SEQ} a delta from there when the topic can give one.
+     */
+    private Route topicState(String encodedName, String sinceParam) {
         String name = URLDecoder.decode(encodedName, StandardCharsets.UTF_8);
         if (!TopicNames.isValid(name)) {
             return complete(error(StatusCodes.BAD_REQUEST, ErrorCode.INVALID_TOPIC,
                     "a topic name is 1 to 200 characters of A-Z a-z 0-9 _ . : @ / -"));
         }
-        return completeWithFuture(topics.<ApiBody.TopicState>ask(name, Topic.GetState::new, settings.api().askTimeout())
+        Position since = sinceParam == null ? null : Position.parse(sinceParam);
+        if (sinceParam != null && since == null) {
+            return complete(error(StatusCodes.BAD_REQUEST, ErrorCode.BAD_REQUEST,
+                    "since must be EPOCH:SEQ, the epoch and seq of a snapshot, e.g. since=lq3k-9x2:41"));
+        }
+        return completeWithFuture(topics.<ApiBody.TopicState>ask(name, replyTo -> new Topic.GetState(since, replyTo),
+                        settings.api().askTimeout())
                 .thenApply(state -> json(StatusCodes.OK, state))
                 .exceptionally(this::failure));
     }

@@ -38,6 +38,10 @@ public final class HubMetrics {
     final Counter slowConsumerCloses;
     private final Map<ErrorCode, Counter> rejected = new EnumMap<>(ErrorCode.class);
     private final DistributionSummary outboundDepth;
+    private final Counter resumedDelta;
+    private final Counter resumedFull;
+    private final Counter conflicts;
+    private final Counter duplicates;
 
     public HubMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -75,6 +79,17 @@ public final class HubMetrics {
                 .description("Frames waiting in connections' outbound buffers, sampled per connection")
                 .publishPercentileHistogram().minimumExpectedValue(1.0).maximumExpectedValue(65536.0)
                 .register(registry);
+        resumedDelta = resumes("delta");
+        resumedFull = resumes("full");
+        conflicts = Counter.builder("herald.publish.conflicts")
+                .description("Conditional changes refused because the key's version had moved on").register(registry);
+        duplicates = Counter.builder("herald.publish.duplicates")
+                .description("Changes not applied because their idem key had been applied already").register(registry);
+    }
+
+    private Counter resumes(String snapshot) {
+        return Counter.builder("herald.resumes").tag("snapshot", snapshot)
+                .description("Subscribes that asked to resume from a position, by the snapshot they got").register(registry);
     }
 
     /** Meters that count into nothing anyone reads, for actors tested on their own. */
@@ -126,6 +141,19 @@ public final class HubMetrics {
 
     void unsubscribed() {
         subscriptions.decrementAndGet();
+    }
+
+    void resumed(boolean delta) {
+        (delta ? resumedDelta : resumedFull).increment();
+    }
+
+    /** Counts what became of a change that was not simply applied: a conflict, or a repeat of its idem key. */
+    public void outcome(Topic.PublishOutcome outcome) {
+        if (outcome instanceof Topic.Conflicted) {
+            conflicts.increment();
+        } else if (outcome instanceof Topic.Published published && published.duplicate()) {
+            duplicates.increment();
+        }
     }
 
     void sampleOutboundDepth(int frames) {

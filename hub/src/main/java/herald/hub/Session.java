@@ -6,9 +6,11 @@ import herald.protocol.CloseCode;
 import herald.protocol.ErrorCode;
 import herald.protocol.FrameCodec;
 import herald.protocol.InvalidFrameException;
+import herald.protocol.Position;
 import herald.protocol.ServerFrame;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Map;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -60,7 +62,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     }
 
     /** Subscribes as if the client had asked, for connections that cannot send frames (SSE). */
-    public record StartSubscriptions(List<String> topics) implements Command {
+    public record StartSubscriptions(List<String> topics, Map<String, Position> since) implements Command {
     }
 
     /** Closes the connection from the server side, for example with 1001 on shutdown. */
@@ -86,7 +88,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     }
 
     /** What of protocol 1.1 (PROTOCOL.md section 9) this server offers, as welcome lists it. */
-    private static final List<String> FEATURES = List.of("batch");
+    private static final List<String> FEATURES = List.of("batch", "resume", "conditional", "idempotent");
 
     /** Bad frames logged per connection before the rest are only counted, so a flood cannot flood the log. */
     private static final int LOGGED_REJECTIONS = 5;
@@ -173,6 +175,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
                 .onMessage(Topic.Subscribed.class, this::onSubscribed)
                 .onMessage(Topic.Overflowed.class, overflowed -> slowConsumer())
                 .onMessage(Topic.Published.class, this::onPublished)
+                .onMessage(Topic.Conflicted.class, this::onConflicted)
                 .onMessage(Topic.Refused.class, this::onRefused)
                 .onMessageEquals(AuthTimedOut.INSTANCE, () -> deny(CloseCode.UNAUTHENTICATED, "not authenticated in time"))
                 .onMessageEquals(TokenExpired.INSTANCE, () -> deny(CloseCode.TOKEN_EXPIRED, "token expired"))
@@ -224,7 +227,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
         }
         if (frame instanceof ClientFrame.Subscribe subscribe) {
             pendingAck = inbound.ack();
-            subscriptions.request(subscribe.id(), subscribe.topics());
+            subscriptions.request(subscribe.id(), subscribe.topics(), subscribe.since());
             subscribeNext();
             return this;
         } else if (frame instanceof ClientFrame.Publish publish) {
@@ -323,7 +326,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     }
 
     private Behavior<Command> onStartSubscriptions(StartSubscriptions start) {
-        subscriptions.request(null, start.topics());
+        subscriptions.request(null, start.topics(), start.since());
         subscribeNext();
         return this;
     }
@@ -366,7 +369,16 @@ public final class Session extends AbstractBehavior<Session.Command> {
     }
 
     private Behavior<Command> onPublished(Topic.Published published) {
-        send(new ServerFrame.Published(published.requestId(), published.topic(), published.seq()));
+        metrics.outcome(published);
+        send(new ServerFrame.Published(published.requestId(), published.topic(), published.seq(),
+                published.duplicate() ? Boolean.TRUE : null));
+        return this;
+    }
+
+    private Behavior<Command> onConflicted(Topic.Conflicted conflict) {
+        metrics.outcome(conflict);
+        send(new ServerFrame.Error(conflict.requestId(), conflict.topic(), conflict.key(), ErrorCode.CONFLICT,
+                "the key's version is " + conflict.version() + ", not the one the change was made on", conflict.version()));
         return this;
     }
 

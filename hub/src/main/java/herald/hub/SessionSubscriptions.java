@@ -3,6 +3,7 @@ package herald.hub;
 import herald.config.HeraldSettings;
 import herald.protocol.ErrorCode;
 import herald.protocol.InvalidFrameException;
+import herald.protocol.Position;
 import herald.protocol.ServerFrame;
 import herald.protocol.TopicNames;
 import java.time.Duration;
@@ -49,6 +50,8 @@ final class SessionSubscriptions {
     private final Map<String, Held> held = new HashMap<>();
     private final Map<String, Subscription> resubscribing = new HashMap<>();
     private final ArrayDeque<String> pending = new ArrayDeque<>();
+    /** The positions the pending request resumes from, by topic. */
+    private Map<String, Position> since = Map.of();
     private String requestId;
     private String awaitedTopic;
     private Subscription awaited;
@@ -65,9 +68,10 @@ final class SessionSubscriptions {
         this.refuse = refuse;
     }
 
-    /** Queues a request's topics; {@link #next} works through them. */
-    void request(String id, List<String> names) {
+    /** Queues a request's topics, with the positions to resume them from; {@link #next} works through them. */
+    void request(String id, List<String> names, Map<String, Position> positions) {
         requestId = id;
+        since = positions;
         pending.addAll(names);
     }
 
@@ -90,12 +94,13 @@ final class SessionSubscriptions {
             } else {
                 awaitedTopic = topic;
                 awaited = new Subscription(self, outbound);
-                topics.tell(topic, new Topic.Subscribe(awaited, requestId));
+                topics.tell(topic, new Topic.Subscribe(awaited, requestId, since.get(topic)));
                 timers.startSingleTimer(SubscribeTimedOut.INSTANCE, askTimeout);
                 return false;
             }
         }
         requestId = null;
+        since = Map.of();
         return true;
     }
 
@@ -157,7 +162,7 @@ final class SessionSubscriptions {
             current.subscription().end();
             Subscription fresh = new Subscription(self, outbound);
             resubscribing.put(terminated.topic(), fresh);
-            topics.tell(terminated.topic(), new Topic.Subscribe(fresh, null));
+            topics.tell(terminated.topic(), new Topic.Subscribe(fresh, null, null));
         }
     }
 
@@ -191,6 +196,7 @@ final class SessionSubscriptions {
         });
         held.clear();
         pending.clear();
+        since = Map.of();
         resubscribing.values().forEach(Subscription::end);
         resubscribing.clear();
         if (awaited != null) {

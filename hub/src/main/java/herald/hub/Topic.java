@@ -1,11 +1,11 @@
 package herald.hub;
 
+import herald.config.HeraldSettings.TopicLimits;
 import herald.protocol.ApiBody;
 import herald.protocol.Change;
-import herald.protocol.Entry;
 import herald.protocol.ErrorCode;
 import herald.protocol.FrameCodec;
-import herald.protocol.Op;
+import herald.protocol.Position;
 import herald.protocol.ServerFrame;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -44,8 +44,9 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     /**
      * Subscribes (again: a fresh snapshot). The topic writes the snapshot into the subscription's
      * outbound buffer, then every event after it, and answers the session with {@link Subscribed}.
+     * With {@code since}, the position the client holds, the snapshot is a delta when it can be.
      */
-    public record Subscribe(Subscription subscription, String requestId) implements Command {
+    public record Subscribe(Subscription subscription, String requestId, Position since) implements Command {
     }
 
     /** Idempotent: unsubscribing a stranger does nothing. */
@@ -57,13 +58,13 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
             implements Command {
     }
 
-    /** The current state, for the HTTP API. */
-    public record GetState(ActorRef<ApiBody.TopicState> replyTo) implements Command {
+    /** The current state for the HTTP API, as a delta from {@code since} when it can be (null: whole). */
+    public record GetState(Position since, ActorRef<ApiBody.TopicState> replyTo) implements Command {
     }
 
     /** From the owner, to a relay that joined it: the whole state, after which {@link Replicated} follow. */
-    public record Synced(ActorRef<TopicOwner.Command> owner, String epoch, long seq, List<TopicData.Item> entries)
-            implements Command, ClusterMessage {
+    public record Synced(ActorRef<TopicOwner.Command> owner, String epoch, long seq, List<TopicData.Item> entries,
+                         TopicData.History history) implements Command, ClusterMessage {
     }
 
     /** From the owner: the steps of one change, in seq order, sent once to each node's relay. */
@@ -105,7 +106,14 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     public sealed interface PublishOutcome extends Notice {
     }
 
-    public record Published(String topic, long seq, String requestId) implements PublishOutcome, ClusterMessage {
+    /** {@code duplicate}: the change's idem had been applied already, at {@code seq}; nothing was applied now. */
+    public record Published(String topic, long seq, String requestId, boolean duplicate)
+            implements PublishOutcome, ClusterMessage {
+    }
+
+    /** A conditional change refused: the key's current version is not the one the change named. */
+    public record Conflicted(String topic, String key, long version, String requestId)
+            implements PublishOutcome, ClusterMessage {
     }
 
     /**
@@ -117,14 +125,14 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     }
 
     /** {@code owners} is null on a single node, where the topic owns its state. */
-    static Behavior<Command> create(String name, int maxEntries, FrameCodec codec, HubMetrics metrics,
+    static Behavior<Command> create(String name, TopicLimits limits, FrameCodec codec, HubMetrics metrics,
                                     TopicStats stats, ActorRef<TopicRegistry.Command> registry, TopicOwners owners) {
         return Behaviors.withTimers(timers -> Behaviors.setup(
-                context -> new Topic(context, timers, name, maxEntries, codec, metrics, stats, registry, owners)));
+                context -> new Topic(context, timers, name, limits, codec, metrics, stats, registry, owners)));
     }
 
     private final String name;
-    private final int maxEntries;
+    private final TopicLimits limits;
     private final FrameCodec codec;
     private final HubMetrics metrics;
     private final TopicStats stats;
@@ -139,20 +147,20 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     private ActorRef<TopicOwner.Command> owner;
     private boolean stopRequested;
 
-    private Topic(ActorContext<Command> context, TimerScheduler<Command> timers, String name, int maxEntries,
+    private Topic(ActorContext<Command> context, TimerScheduler<Command> timers, String name, TopicLimits limits,
                   FrameCodec codec, HubMetrics metrics, TopicStats stats, ActorRef<TopicRegistry.Command> registry,
                   TopicOwners owners) {
         super(context);
         this.timers = timers;
         this.name = name;
-        this.maxEntries = maxEntries;
+        this.limits = limits;
         this.codec = codec;
         this.metrics = metrics;
         this.stats = stats;
         this.registry = registry;
         this.owners = owners;
         if (owners == null) {
-            data = new TopicData(newEpoch());
+            data = new TopicData(newEpoch(), limits);
             context.getLog().debug("Topic [{}] started with epoch [{}]", name, data.epoch);
         } else {
             join();
@@ -198,7 +206,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
             metrics.subscribed();
             stats.subscribers = subscribers.size();
         }
-        if (deliver(subscription, snapshot(subscribe.requestId()))) {
+        if (deliver(subscription, snapshot(subscribe.requestId(), subscribe.since()))) {
             subscription.session.tell(new Subscribed(name, subscribe.requestId(), getContext().getSelf()));
         } else {
             drop(subscription.session);
@@ -234,12 +242,25 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
 
     /** On one node only: in a cluster the registry sends publishes to the owner, never to a relay. */
     private Behavior<Command> onPublish(Publish publish) {
-        List<TopicData.Step> steps = data.apply(publish.change(), maxEntries);
-        steps.forEach(this::broadcast);
-        metrics.publishLatency.record(System.nanoTime() - publish.receivedNanos(), TimeUnit.NANOSECONDS);
-        updateStats();
-        publish.replyTo().tell(new Published(name, steps.get(0).seq(), publish.requestId()));
+        TopicData.Outcome outcome = data.apply(publish.change(), System.nanoTime());
+        if (outcome instanceof TopicData.Applied applied) {
+            applied.steps().forEach(this::broadcast);
+            metrics.publishLatency.record(System.nanoTime() - publish.receivedNanos(), TimeUnit.NANOSECONDS);
+            updateStats();
+        }
+        publish.replyTo().tell(outcomeOf(name, publish.change().key(), publish.requestId(), outcome));
         return stopIfIdle();
+    }
+
+    /** The answer to a publisher, the same from a topic on one node and from a cluster's owner. */
+    static PublishOutcome outcomeOf(String topic, String key, String requestId, TopicData.Outcome outcome) {
+        if (outcome instanceof TopicData.Applied applied) {
+            return new Published(topic, applied.steps().get(0).seq(), requestId, false);
+        }
+        if (outcome instanceof TopicData.Duplicate duplicate) {
+            return new Published(topic, duplicate.seq(), requestId, true);
+        }
+        return new Conflicted(topic, key, ((TopicData.Conflict) outcome).version(), requestId);
     }
 
     /** A relay's first state, or a fresh one after a gap or the owner's loss. */
@@ -250,7 +271,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         }
         timers.cancel(RetryJoin.INSTANCE);
         boolean resynced = data != null;
-        data = new TopicData(synced.epoch(), synced.seq(), synced.entries());
+        data = new TopicData(synced.epoch(), limits, synced.seq(), synced.entries(), synced.history());
         if (!synced.owner().equals(owner)) {
             if (owner != null) {
                 getContext().unwatch(owner);
@@ -260,7 +281,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         }
         if (resynced) {
             getContext().getLog().debug("Topic [{}] resynced from its owner: epoch [{}] seq [{}]", name, data.epoch, data.seq());
-            writeToAll(snapshot(null));
+            writeToAll(snapshot(null, null));
         }
         updateStats();
         List<Subscribe> early = waiting;
@@ -310,9 +331,18 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         stats.entries = data.size();
     }
 
-    /** The whole state as one frame: the answer to a subscribe, or unasked ({@code requestId} null) after a resync. */
-    private OutboundFrame snapshot(String requestId) {
-        return OutboundFrame.of(codec.encode(new ServerFrame.Snapshot(requestId, name, data.epoch, data.seq(), data.entries())));
+    /**
+     * The answer to a subscribe: a delta from the client's position when the topic can give one,
+     * else the whole state; unasked ({@code requestId} null) after a resync, always whole.
+     */
+    private OutboundFrame snapshot(String requestId, Position since) {
+        TopicData.Delta delta = since == null ? null : data.deltaSince(since);
+        if (since != null) {
+            metrics.resumed(delta != null);
+        }
+        return OutboundFrame.of(codec.encode(delta == null
+                ? new ServerFrame.Snapshot(requestId, name, data.epoch, data.seq(), data.entries())
+                : new ServerFrame.Snapshot(requestId, name, data.epoch, data.seq(), delta.since(), delta.entries(), delta.deleted())));
     }
 
     /** Encodes one step once, for every subscriber. */
@@ -362,8 +392,16 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     }
 
     private Behavior<Command> onGetState(GetState get) {
-        get.replyTo().tell(new ApiBody.TopicState(name, data.epoch, data.seq(), data.entries(), null));
+        get.replyTo().tell(state(name, data, get.since(), null));
         return stopIfIdle();
+    }
+
+    /** The HTTP API's answer, a delta when {@code since} allows one; {@code node} names a cluster's owner. */
+    static ApiBody.TopicState state(String topic, TopicData data, Position since, String node) {
+        TopicData.Delta delta = since == null ? null : data.deltaSince(since);
+        return delta == null
+                ? new ApiBody.TopicState(topic, data.epoch, data.seq(), null, data.entries(), null, node)
+                : new ApiBody.TopicState(topic, data.epoch, data.seq(), delta.since(), delta.entries(), delta.deleted(), node);
     }
 
     private Behavior<Command> stopIfIdle() {

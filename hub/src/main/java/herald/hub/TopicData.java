@@ -1,17 +1,30 @@
 package herald.hub;
 
+import herald.config.HeraldSettings.TopicLimits;
 import herald.protocol.Change;
 import herald.protocol.Entry;
 import herald.protocol.Op;
+import herald.protocol.Position;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * A topic's state: its entries in seq order, its seq and its epoch. The topic that owns it turns a
- * {@link Change} into numbered steps ({@link #apply(Change, int)}); a replica applies the same steps
- * as the owner sent them ({@link #replay(Step)}), so both hold the same entries.
+ * A topic's state: its entries in seq order, its seq and its epoch, and what it remembers of its
+ * recent history. The topic that owns it turns a {@link Change} into numbered steps
+ * ({@link #apply}); a replica applies the same steps as the owner sent them ({@link #replay}), so
+ * both hold the same entries and can answer the same delta snapshots.
+ *
+ * <p>Resume (PROTOCOL.md 9.2): the keys removed since a client's position, together with the
+ * entries changed since, turn the client's state into the current one. Removed keys are kept as
+ * tombstones for at least the last {@code resume-window} changes; {@link #horizon} is the oldest
+ * position from which every removal is still known (a clear moves it to the clear's seq).
+ *
+ * <p>Idempotency (9.3): the owner remembers which seq each {@code idem} got, for at least the
+ * last {@code idempotency-window} changes and {@code idempotency-ttl}, at most
+ * {@code idempotency-max-keys}. A replica does not need them: only the owner applies changes.
  */
 final class TopicData {
 
@@ -30,19 +43,56 @@ final class TopicData {
         }
     }
 
+    /** A key removed at {@code seq} and not set since. */
+    record Tombstone(String key, long seq) {
+    }
+
+    /** What a replica needs besides the entries to answer delta snapshots as the owner would. */
+    record History(long horizon, List<Tombstone> tombstones) {
+    }
+
+    /** What became of a change: applied as these steps, refused by its {@code ifVersion}, or a repeat of its {@code idem}. */
+    sealed interface Outcome {
+    }
+
+    record Applied(List<Step> steps) implements Outcome {
+    }
+
+    record Conflict(long version) implements Outcome {
+    }
+
+    record Duplicate(long seq) implements Outcome {
+    }
+
+    /** The delta from a position: the entries changed after {@code since} and the keys removed after it. */
+    record Delta(long since, List<Entry> entries, List<String> deleted) {
+    }
+
+    private record Remembered(long seq, long atNanos) {
+    }
+
     final String epoch;
+    private final TopicLimits limits;
     private long seq;
     /** Insertion order is seq order: a key that changes is removed and put back at the end. */
     private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>();
+    /** Also in seq order, at most resume-window of them. */
+    private final LinkedHashMap<String, Long> tombstones = new LinkedHashMap<>();
+    private long horizon;
+    private final LinkedHashMap<String, Remembered> idems = new LinkedHashMap<>();
 
-    TopicData(String epoch) {
+    TopicData(String epoch, TopicLimits limits) {
         this.epoch = epoch;
+        this.limits = limits;
     }
 
-    TopicData(String epoch, long seq, List<Item> items) {
-        this.epoch = epoch;
+    /** A replica's state as its owner sent it. */
+    TopicData(String epoch, TopicLimits limits, long seq, List<Item> items, History history) {
+        this(epoch, limits);
         this.seq = seq;
         items.forEach(item -> entries.put(item.key(), item.toEntry()));
+        horizon = history.horizon();
+        history.tombstones().forEach(t -> tombstones.put(t.key(), t.seq()));
     }
 
     long seq() {
@@ -65,13 +115,35 @@ final class TopicData {
         return entries.values().stream().map(Item::of).toList();
     }
 
+    History history() {
+        return new History(horizon, tombstones.entrySet().stream().map(t -> new Tombstone(t.getKey(), t.getValue())).toList());
+    }
+
+    /** The version a conditional change compares with: the key's seq, 0 when absent. */
+    long versionOf(String key) {
+        Entry entry = entries.get(key);
+        return entry == null ? 0 : entry.seq();
+    }
+
     /**
-     * Numbers and applies a change; the first step is the change itself, then one delete with event
-     * "evicted" per entry pushed out by the retention limit, each numbered right after the last.
+     * Numbers and applies a change, unless its {@code idem} was applied already or its
+     * {@code ifVersion} is not the key's version. The first step is the change itself, then one
+     * delete with event "evicted" per entry pushed out by the retention limit, each numbered right
+     * after the last.
      */
-    List<Step> apply(Change change, int maxEntries) {
+    Outcome apply(Change change, long nowNanos) {
+        forgetOldIdems(nowNanos);
+        if (change.idem() != null) {
+            Remembered earlier = idems.get(change.idem());
+            if (earlier != null) {
+                return new Duplicate(earlier.seq());
+            }
+        }
+        if (change.ifVersion() != null && versionOf(change.key()) != change.ifVersion()) {
+            return new Conflict(versionOf(change.key()));
+        }
         List<Step> steps = new ArrayList<>(1);
-        long changeSeq = ++seq;
+        long changeSeq = seq + 1;
         boolean mayEvict = true;
         Step step = switch (change.op()) {
             case SET -> {
@@ -85,14 +157,17 @@ final class TopicData {
         replay(step);
         steps.add(step);
         if (mayEvict) {
-            Iterator<Entry> oldest = entries.values().iterator();
-            while (entries.size() > maxEntries) {
-                Entry evicted = oldest.next();
-                oldest.remove();
-                steps.add(new Step(++seq, Op.DELETE, evicted.key(), "evicted", null));
+            while (entries.size() > limits.maxEntries()) {
+                Entry oldest = entries.values().iterator().next();
+                Step eviction = new Step(seq + 1, Op.DELETE, oldest.key(), "evicted", null);
+                replay(eviction);
+                steps.add(eviction);
             }
         }
-        return steps;
+        if (change.idem() != null) {
+            idems.put(change.idem(), new Remembered(changeSeq, nowNanos));
+        }
+        return new Applied(steps);
     }
 
     /** Applies a step numbered elsewhere (or just now by {@link #apply}). */
@@ -101,10 +176,88 @@ final class TopicData {
             case SET, APPEND -> {
                 entries.remove(step.key());
                 entries.put(step.key(), new Entry(step.key(), step.seq(), step.event(), step.data()));
+                tombstones.remove(step.key());
             }
-            case DELETE -> entries.remove(step.key());
-            case CLEAR -> entries.clear();
+            case DELETE -> {
+                if (entries.remove(step.key()) != null) {
+                    tombstones.remove(step.key());
+                    tombstones.put(step.key(), step.seq());
+                }
+            }
+            case CLEAR -> {
+                entries.clear();
+                tombstones.clear();
+                horizon = step.seq();
+            }
         }
         seq = step.seq();
+        forgetOldTombstones();
+    }
+
+    /**
+     * The delta from a client's position, or null when only a full snapshot will do: another epoch,
+     * a position ahead of the topic or older than what it remembers (a clear after it included), or
+     * a delta that would not be smaller than the full snapshot (many keys removed, few kept).
+     */
+    Delta deltaSince(Position position) {
+        long since = position.seq();
+        if (!position.epoch().equals(epoch) || since > seq || since < horizon) {
+            return null;
+        }
+        List<Entry> changed = new ArrayList<>();
+        long unchangedSize = 0;
+        for (Entry entry : entries.values()) {
+            if (entry.seq() > since) {
+                changed.add(entry);
+            } else {
+                unchangedSize += ENTRY_OVERHEAD + entry.key().length() + entry.data().length()
+                        + (entry.event() == null ? 0 : entry.event().length());
+            }
+        }
+        List<String> deleted = new ArrayList<>();
+        long deletedSize = DELTA_OVERHEAD;
+        for (Map.Entry<String, Long> tombstone : tombstones.entrySet()) {
+            if (tombstone.getValue() > since) {
+                deleted.add(tombstone.getKey());
+                deletedSize += tombstone.getKey().length() + 3;
+            }
+        }
+        return deletedSize < unchangedSize ? new Delta(since, changed, deleted) : null;
+    }
+
+    /** The fewest characters an entry takes in a snapshot: {@code {"key":"","seq":0,"data":0},}. */
+    private static final int ENTRY_OVERHEAD = 27;
+    /** What a delta adds to a full snapshot besides its keys: {@code "since":0,"deleted":[]} and a margin. */
+    private static final int DELTA_OVERHEAD = 32;
+
+    private void forgetOldTombstones() {
+        Iterator<Map.Entry<String, Long>> oldest = tombstones.entrySet().iterator();
+        while (oldest.hasNext()) {
+            long removedAt = oldest.next().getValue();
+            if (removedAt > seq - limits.resumeWindow()) {
+                return;
+            }
+            oldest.remove();
+            horizon = Math.max(horizon, removedAt);
+        }
+    }
+
+    /** An idem key is forgotten once outside both the window and the ttl, or early when over the cap. */
+    private void forgetOldIdems(long nowNanos) {
+        long ttl = limits.idempotencyTtl().toNanos();
+        Iterator<Remembered> oldest = idems.values().iterator();
+        while (oldest.hasNext()) {
+            Remembered first = oldest.next();
+            boolean expired = first.seq() <= seq - limits.idempotencyWindow() && nowNanos - first.atNanos() > ttl;
+            if (!expired && idems.size() < limits.idempotencyMaxKeys()) {
+                return;
+            }
+            oldest.remove();
+        }
+    }
+
+    /** How many idem keys are remembered, for tests and the docs' memory figures. */
+    int rememberedIdems() {
+        return idems.size();
     }
 }

@@ -1,7 +1,10 @@
 package herald.hub;
 
+import herald.config.HeraldSettings.TopicLimits;
+import herald.protocol.ApiBody;
 import herald.protocol.Change;
 import herald.protocol.Op;
+import herald.protocol.Position;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -45,15 +48,17 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
      * One change to number and apply; {@code replyTo} gets {@link Topic.Published}. The change's
      * fields rather than a {@link Change}, whose data Jackson writes as raw JSON for clients.
      */
-    public record Apply(Op op, String key, String event, String data, String requestId,
+    public record Apply(Op op, String key, String event, String data, Long ifVersion, String idem, String requestId,
                         ActorRef<Topic.PublishOutcome> replyTo) implements Command {
     }
 
-    public record GetState(ActorRef<State> replyTo) implements Command {
+    /** The state for the HTTP API, a delta from {@code since} when it can be (null: whole). */
+    public record GetState(Position since, ActorRef<State> replyTo) implements Command {
     }
 
-    /** The answer to {@link GetState}; {@code node} is the owner's address. */
-    public record State(String node, String epoch, long seq, List<TopicData.Item> entries) implements ClusterMessage {
+    /** The answer to {@link GetState}; {@code node} is the owner's address; {@code since} and {@code deleted} for a delta. */
+    public record State(String node, String epoch, long seq, Long since, List<TopicData.Item> entries, List<String> deleted)
+            implements ClusterMessage {
     }
 
     private record RelayTerminated(ActorRef<Topic.Command> relay) implements Command {
@@ -71,28 +76,27 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     /** How long an owner with neither entries nor relays waits before it stops. */
     static final Duration IDLE_AFTER = Duration.ofSeconds(30);
 
-    static Behavior<Command> create(EntityContext<Command> entity, int maxEntries, TopicOwners owners) {
+    static Behavior<Command> create(EntityContext<Command> entity, TopicLimits limits, TopicOwners owners) {
         return Behaviors.withTimers(timers -> Behaviors.setup(
-                context -> new TopicOwner(context, timers, entity, maxEntries, owners)));
+                context -> new TopicOwner(context, timers, entity, limits, owners)));
     }
 
     private final String name;
-    private final int maxEntries;
     private final ActorRef<ClusterSharding.ShardCommand> shard;
     private final TimerScheduler<Command> timers;
     private final TopicOwners owners;
-    private final TopicData data = new TopicData(Topic.newEpoch());
+    private final TopicData data;
     private final Set<ActorRef<Topic.Command>> relays = new HashSet<>();
     /** Changes and joins that arrived after this owner asked to passivate; non-null while it waits for Stop. */
     private List<Command> deferred;
 
     private TopicOwner(ActorContext<Command> context, TimerScheduler<Command> timers, EntityContext<Command> entity,
-                       int maxEntries, TopicOwners owners) {
+                       TopicLimits limits, TopicOwners owners) {
         super(context);
         this.name = entity.getEntityId();
         this.shard = entity.getShard();
         this.timers = timers;
-        this.maxEntries = maxEntries;
+        this.data = new TopicData(Topic.newEpoch(), limits);
         this.owners = owners;
         context.getLog().debug("Topic [{}] owned here from now on, epoch [{}]", name, data.epoch);
         watchIdleness();
@@ -116,21 +120,26 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
             getContext().watchWith(join.relay(), new RelayTerminated(join.relay()));
         }
         watchIdleness();
-        join.relay().tell(new Topic.Synced(getContext().getSelf(), data.epoch, data.seq(), data.items()));
+        join.relay().tell(new Topic.Synced(getContext().getSelf(), data.epoch, data.seq(), data.items(), data.history()));
         return this;
     }
 
     private Behavior<Command> onApply(Apply apply) {
-        List<TopicData.Step> steps = data.apply(new Change(name, apply.op(), apply.key(), apply.event(), apply.data()), maxEntries);
-        Topic.Replicated replicated = new Topic.Replicated(data.epoch, steps);
-        relays.forEach(relay -> relay.tell(replicated));
-        apply.replyTo().tell(new Topic.Published(name, steps.get(0).seq(), apply.requestId()));
+        TopicData.Outcome outcome = data.apply(new Change(name, apply.op(), apply.key(), apply.event(), apply.data(),
+                apply.ifVersion(), apply.idem()), System.nanoTime());
+        if (outcome instanceof TopicData.Applied applied) {
+            Topic.Replicated replicated = new Topic.Replicated(data.epoch, applied.steps());
+            relays.forEach(relay -> relay.tell(replicated));
+        }
+        apply.replyTo().tell(Topic.outcomeOf(name, apply.key(), apply.requestId(), outcome));
         watchIdleness();
         return this;
     }
 
     private Behavior<Command> onGetState(GetState get) {
-        get.replyTo().tell(new State(getContext().getSystem().address().toString(), data.epoch, data.seq(), data.items()));
+        ApiBody.TopicState state = Topic.state(name, data, get.since(), getContext().getSystem().address().toString());
+        get.replyTo().tell(new State(state.node(), state.epoch(), state.seq(), state.since(),
+                state.entries().stream().map(TopicData.Item::of).toList(), state.deleted()));
         return this;
     }
 

@@ -33,7 +33,7 @@ public final class TopicOwners {
     public static TopicOwners start(ActorSystem<?> system, HeraldSettings settings) {
         TopicOwners owners = new TopicOwners(system, settings.api().askTimeout());
         owners.sharding.init(Entity.of(TopicOwner.KEY,
-                        entity -> TopicOwner.create(entity, settings.topics().maxEntriesFor(entity.getEntityId()), owners))
+                        entity -> TopicOwner.create(entity, settings.topics().limitsFor(entity.getEntityId()), owners))
                 .withStopMessage(TopicOwner.Stop.INSTANCE)
                 .withAllocationStrategy(new NoRebalancing()));
         return owners;
@@ -55,14 +55,15 @@ public final class TopicOwners {
     void publish(String topic, Topic.Publish publish) {
         Change change = publish.change();
         owner(topic).tell(new TopicOwner.Apply(change.op(), change.key(), change.event(), change.data(),
-                publish.requestId(), publish.replyTo()));
+                change.ifVersion(), change.idem(), publish.requestId(), publish.replyTo()));
     }
 
     /** Asks the owner and answers in the HTTP API's shape; no answer in time leaves the caller's ask to time out. */
     void getState(String topic, Topic.GetState get) {
-        AskPattern.<TopicOwner.Command, TopicOwner.State>ask(owner(topic), TopicOwner.GetState::new, askTimeout, system.scheduler())
+        AskPattern.<TopicOwner.Command, TopicOwner.State>ask(owner(topic),
+                        replyTo -> new TopicOwner.GetState(get.since(), replyTo), askTimeout, system.scheduler())
                 .thenAccept(state -> get.replyTo().tell(new ApiBody.TopicState(topic, state.epoch(), state.seq(),
-                        state.entries().stream().map(TopicData.Item::toEntry).toList(),
+                        state.since(), state.entries().stream().map(TopicData.Item::toEntry).toList(), state.deleted(),
                         state.node())));
     }
 }

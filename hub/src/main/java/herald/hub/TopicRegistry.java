@@ -126,7 +126,7 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
             return true;
         }
         if (command instanceof Topic.GetState get) {
-            get.replyTo().tell(new ApiBody.TopicState(topic, Topic.newEpoch(), 0, List.of(), null));
+            get.replyTo().tell(new ApiBody.TopicState(topic, Topic.newEpoch(), 0, null, List.of(), null, null));
             return true;
         }
         if (topics.size() < maxTopics) {
@@ -145,7 +145,7 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
         String actorName = "topic-" + (++incarnations) + "-" + URLEncoder.encode(name, StandardCharsets.UTF_8);
         TopicStats stats = new TopicStats();
         ActorRef<Topic.Command> ref = getContext().spawn(
-                Topic.create(name, settings.maxEntriesFor(name), codec, metrics, stats, getContext().getSelf(), owners),
+                Topic.create(name, settings.limitsFor(name), codec, metrics, stats, getContext().getSelf(), owners),
                 actorName);
         getContext().watchWith(ref, new TopicTerminated(name, ref));
         metrics.topicStarted();

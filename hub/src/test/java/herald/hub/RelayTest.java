@@ -11,6 +11,7 @@ import herald.protocol.Change;
 import herald.protocol.ErrorCode;
 import herald.protocol.FrameCodec;
 import herald.protocol.Op;
+import herald.protocol.Position;
 import java.time.Duration;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -99,7 +100,7 @@ class RelayTest {
         TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
         publish("state", "k", acks);
         TestProbe<ApiBody.TopicState> state = testKit.createTestProbe();
-        registry.tell(new TopicRegistry.Forward("state", new Topic.GetState(state.getRef())));
+        registry.tell(new TopicRegistry.Forward("state", new Topic.GetState(null, state.getRef())));
         ApiBody.TopicState answer = state.receiveMessage(Duration.ofSeconds(10));
         assertEquals(1, answer.seq());
         assertEquals("k", answer.entries().get(0).key());
@@ -117,12 +118,18 @@ class RelayTest {
         List<Object> messages = List.of(
                 new TopicOwner.Join(relay.getRef()),
                 new TopicOwner.Leave(relay.getRef()),
-                new TopicOwner.Apply(Op.SET, "k", "ev", "{\"deep\":[1,2,{\"x\":null}]}", "r1", session.getRef()),
-                new TopicOwner.GetState(asker.getRef()),
-                new TopicOwner.State("pekko://herald@10.0.0.1:25520", "e", 3, List.of(new TopicData.Item("k", 3, null, "\"v\""))),
-                new Topic.Synced(owner.getRef(), "e", 3, List.of(new TopicData.Item("k", 3, "ev", "[1]"))),
+                new TopicOwner.Apply(Op.SET, "k", "ev", "{\"deep\":[1,2,{\"x\":null}]}", 2L, "i-1", "r1", session.getRef()),
+                new TopicOwner.Apply(Op.APPEND, null, null, "1", null, null, null, session.getRef()),
+                new TopicOwner.GetState(new Position("e", 2), asker.getRef()),
+                new TopicOwner.GetState(null, asker.getRef()),
+                new TopicOwner.State("pekko://herald@10.0.0.1:25520", "e", 3, null, List.of(new TopicData.Item("k", 3, null, "\"v\"")), null),
+                new TopicOwner.State("n", "e", 3, 2L, List.of(), List.of("gone")),
+                new Topic.Synced(owner.getRef(), "e", 3, List.of(new TopicData.Item("k", 3, "ev", "[1]")),
+                        new TopicData.History(1, List.of(new TopicData.Tombstone("gone", 2)))),
                 new Topic.Replicated("e", List.of(new TopicData.Step(4, Op.CLEAR, null, null, null))),
-                new Topic.Published("t", 4, "r1"),
+                new Topic.Published("t", 4, "r1", false),
+                new Topic.Published("t", 4, "r1", true),
+                new Topic.Conflicted("t", "k", 3, "r1"),
                 new Topic.Refused("t", "r2", false, ErrorCode.TOO_MANY_TOPICS, "full"));
         for (Object message : messages) {
             Serializer serializer = serialization.findSerializerFor(message);

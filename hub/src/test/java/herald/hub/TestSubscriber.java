@@ -25,6 +25,10 @@ final class TestSubscriber {
     }
 
     Topic.Subscribe subscribe(String requestId) {
-        return new Topic.Subscribe(new Subscription(notices.getRef(), outbound), requestId);
+        return subscribe(requestId, null);
+    }
+
+    Topic.Subscribe subscribe(String requestId, herald.protocol.Position since) {
+        return new Topic.Subscribe(new Subscription(notices.getRef(), outbound), requestId, since);
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
 import herald.config.HeraldSettings;
+import herald.config.HeraldSettings.TopicLimits;
 import herald.protocol.ApiBody;
 import herald.protocol.Change;
 import herald.protocol.FrameCodec;
@@ -33,8 +34,12 @@ class TopicTest {
 
     private final HubMetrics metrics = HubMetrics.unregistered();
 
+    static TopicLimits limits(int maxEntries) {
+        return new TopicLimits(maxEntries, 1000, 10_000, Duration.ofMinutes(10), 100_000);
+    }
+
     private ActorRef<Topic.Command> topic(int maxEntries, TestProbe<TopicRegistry.Command> registry) {
-        return testKit.spawn(Topic.create("t", maxEntries, codec, metrics, new TopicStats(), registry.getRef(), null),
+        return testKit.spawn(Topic.create("t", limits(maxEntries), codec, metrics, new TopicStats(), registry.getRef(), null),
                 "topic-" + (++names));
     }
 
@@ -63,7 +68,7 @@ class TopicTest {
         b.frames.receiveMessage();
 
         topic.tell(publish(Op.SET, "k", "{\"v\":1}", acks.getRef()));
-        assertEquals(new Topic.Published("t", 1, "r"), acks.receiveMessage());
+        assertEquals(new Topic.Published("t", 1, "r", false), acks.receiveMessage());
         String toA = a.frames.receiveMessage();
         String toB = b.frames.receiveMessage();
         assertSame(toA, toB, "one encoded frame shared by every subscriber");
@@ -92,7 +97,7 @@ class TopicTest {
                 frames.get(3));
 
         TestProbe<ApiBody.TopicState> state = testKit.createTestProbe();
-        topic.tell(new Topic.GetState(state.getRef()));
+        topic.tell(new Topic.GetState(null, state.getRef()));
         ApiBody.TopicState s = state.receiveMessage();
         assertEquals(5, s.seq());
         assertEquals(List.of("b", "a"), s.entries().stream().map(herald.protocol.Entry::key).toList());
@@ -159,7 +164,7 @@ class TopicTest {
 
     @Test
     void theRegistryRestartsAStoppedTopicWithANewEpochAndLosesNoMessage() {
-        HeraldSettings.Topics settings = new HeraldSettings.Topics(10, List.of());
+        HeraldSettings.Topics settings = new HeraldSettings.Topics(limits(10), List.of());
         ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 100, codec, metrics, null),
                 "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
@@ -183,7 +188,7 @@ class TopicTest {
 
     @Test
     void theRegistryListsRunningTopicsInPagesByName() throws Exception {
-        HeraldSettings.Topics settings = new HeraldSettings.Topics(10, List.of());
+        HeraldSettings.Topics settings = new HeraldSettings.Topics(limits(10), List.of());
         ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 100, codec, metrics, null),
                 "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
@@ -208,7 +213,7 @@ class TopicTest {
 
     @Test
     void theRegistryRefusesANewTopicOverMaxTopicsAndKeepsTheOthers() {
-        HeraldSettings.Topics settings = new HeraldSettings.Topics(10, List.of());
+        HeraldSettings.Topics settings = new HeraldSettings.Topics(limits(10), List.of());
         ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 2, codec, metrics, null),
                 "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
@@ -234,12 +239,12 @@ class TopicTest {
 
     @Test
     void theRegistryAnswersStateOfAnUnknownTopicWithoutStartingIt() throws Exception {
-        HeraldSettings.Topics settings = new HeraldSettings.Topics(10, List.of());
+        HeraldSettings.Topics settings = new HeraldSettings.Topics(limits(10), List.of());
         HubMetrics own = HubMetrics.unregistered();
         ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 2, codec, own, null),
                 "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
-        ApiBody.TopicState state = topics.<ApiBody.TopicState>ask("ghost", Topic.GetState::new, Duration.ofSeconds(3))
+        ApiBody.TopicState state = topics.<ApiBody.TopicState>ask("ghost", replyTo -> new Topic.GetState(null, replyTo), Duration.ofSeconds(3))
                 .toCompletableFuture().get();
         assertEquals(0, state.seq());
         assertEquals(0, own.registry().get("herald.topics.alive").gauge().value());

@@ -10,13 +10,30 @@ public sealed interface ApiBody {
     record Health(String status) implements ApiBody {
     }
 
-    @JsonPropertyOrder({"code", "message"})
-    record Error(ErrorCode code, String message) implements ApiBody {
+    /** A {@code conflict} (HTTP 409) also names the topic, the key and its current version. */
+    @JsonPropertyOrder({"code", "message", "topic", "key", "version"})
+    record Error(ErrorCode code, String message, @Omissible String topic, @Omissible String key,
+                 @Omissible Long version) implements ApiBody {
+        public Error(ErrorCode code, String message) {
+            this(code, message, null, null, null);
+        }
     }
 
     record PublishResults(List<Result> results) implements ApiBody {
-        @JsonPropertyOrder({"topic", "seq"})
-        public record Result(String topic, long seq) {
+        /**
+         * An applied change: {@code topic}, {@code seq} and {@code duplicate} when its idem had been
+         * applied already. A conflict: {@code topic}, {@code key}, {@code code} and {@code version}.
+         */
+        @JsonPropertyOrder({"topic", "seq", "duplicate", "key", "code", "version"})
+        public record Result(String topic, @Omissible Long seq, @Omissible Boolean duplicate, @Omissible String key,
+                             @Omissible ErrorCode code, @Omissible Long version) {
+            public static Result applied(String topic, long seq, boolean duplicate) {
+                return new Result(topic, seq, duplicate ? Boolean.TRUE : null, null, null, null);
+            }
+
+            public static Result conflict(String topic, String key, long version) {
+                return new Result(topic, null, null, key, ErrorCode.CONFLICT, version);
+            }
         }
     }
 
@@ -29,8 +46,9 @@ public sealed interface ApiBody {
     }
 
     /** A topic's state; in a cluster, {@code node} is the address of the node that owns the topic. */
-    @JsonPropertyOrder({"topic", "epoch", "seq", "entries", "node"})
-    record TopicState(String topic, String epoch, long seq, List<Entry> entries, @Omissible String node)
-            implements ApiBody {
+    /** In the delta form ({@code ?since=}), {@code since} and {@code deleted} as in a delta snapshot. */
+    @JsonPropertyOrder({"topic", "epoch", "seq", "since", "entries", "deleted", "node"})
+    record TopicState(String topic, String epoch, long seq, @Omissible Long since, List<Entry> entries,
+                      @Omissible List<String> deleted, @Omissible String node) implements ApiBody {
     }
 }

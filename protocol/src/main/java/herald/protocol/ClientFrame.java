@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A frame a client sends, after {@link FrameCodec#decode} has validated it.
@@ -28,8 +29,13 @@ public sealed interface ClientFrame {
     record Auth(@Omissible String id, String token) implements ClientFrame {
     }
 
-    @JsonPropertyOrder({"id", "topics"})
-    record Subscribe(@Omissible String id, List<String> topics) implements ClientFrame {
+    /** {@code since}: the position the client holds of some of the topics, to resume them (9.2); may be empty. */
+    @JsonPropertyOrder({"id", "topics", "since"})
+    record Subscribe(@Omissible String id, List<String> topics, @Omissible Map<String, Position> since)
+            implements ClientFrame {
+        public Subscribe(String id, List<String> topics) {
+            this(id, topics, Map.of());
+        }
     }
 
     @JsonPropertyOrder({"id", "topics"})

@@ -14,7 +14,11 @@ public enum ErrorCode {
     TOO_MANY_TOPICS,
     PAYLOAD_TOO_LARGE,
     NOT_FOUND,
-    INTERNAL;
+    INTERNAL,
+    /** A conditional change whose {@code ifVersion} is not the key's current seq (9.3). */
+    CONFLICT,
+    /** The hub cannot take the change now (a durable topic's storage is down); try again later. */
+    UNAVAILABLE;
 
     @JsonValue
     public String wireName() {

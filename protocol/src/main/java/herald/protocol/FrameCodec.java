@@ -10,7 +10,9 @@ import com.fasterxml.jackson.databind.ObjectWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The JSON codec: client frames and API bodies in, server frames and API answers out.
@@ -22,6 +24,7 @@ import java.util.List;
  */
 public final class FrameCodec {
     public static final int MAX_ID_LENGTH = 64;
+    public static final int MAX_IDEM_LENGTH = 64;
     public static final int MAX_TOPICS_PER_REQUEST = 100;
     public static final int MAX_KEY_LENGTH = 1024;
     public static final int MAX_EVENT_LENGTH = 200;
@@ -64,6 +67,42 @@ public final class FrameCodec {
 
     private static final String TYPE_PREFIX = "{\"type\":\"";
 
+    /** Where a snapshot or event frame leaves its topic: {@code epoch} is null for an event, which does not carry it. */
+    public record FramePosition(String topic, String epoch, long seq) {
+    }
+
+    /**
+     * The topic, epoch and seq of a snapshot or event frame this codec encoded, null for other
+     * frames. It reads only the leading fields (they come before entries and data), so it costs
+     * little even for a large snapshot.
+     */
+    public FramePosition positionOf(String encodedFrame) {
+        String type = typeOf(encodedFrame);
+        if (!type.equals("snapshot") && !type.equals("event")) {
+            return null;
+        }
+        try (JsonParser p = factory.createParser(encodedFrame)) {
+            p.nextToken();
+            String topic = null;
+            String epoch = null;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                p.nextToken();
+                switch (name) {
+                    case "topic" -> topic = p.getText();
+                    case "epoch" -> epoch = p.getText();
+                    case "seq" -> {
+                        return new FramePosition(topic, epoch, p.getLongValue());
+                    }
+                    default -> p.skipChildren();
+                }
+            }
+            throw new IllegalArgumentException("a " + type + " frame without seq: " + encodedFrame);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** The JSON body of an HTTP API answer. */
     public String encode(ApiBody body) {
         try {
@@ -99,7 +138,7 @@ public final class FrameCodec {
         String type = f.string("type", id, null);
         return switch (type) {
             case "auth" -> new ClientFrame.Auth(id, f.required("token", id, null));
-            case "subscribe" -> new ClientFrame.Subscribe(id, f.topicList(id));
+            case "subscribe" -> new ClientFrame.Subscribe(id, f.topicList(id), f.since(id));
             case "unsubscribe" -> new ClientFrame.Unsubscribe(id, f.topicList(id));
             case "publish" -> new ClientFrame.Publish(id, f.change(id, ""));
             case "ping" -> new ClientFrame.Ping(id);
@@ -108,17 +147,21 @@ public final class FrameCodec {
         };
     }
 
+    /** An HTTP publish body: its changes, and whether it was a batch ({@code {"changes":[...]}}) or one change. */
+    public record Changes(List<Change> changes, boolean batch) {
+    }
+
     /**
      * Reads an HTTP publish body: one change, or {@code {"changes":[...]}}. The whole batch is
      * validated before anything is applied.
      */
-    public List<Change> decodeChanges(String body) throws InvalidFrameException {
+    public Changes decodeChanges(String body) throws InvalidFrameException {
         Fields f = parseDocument(body, true);
         if (f.changes == null) {
             if (f.mistyped("changes")) {
                 throw badRequest(null, "changes must be an array of changes");
             }
-            return List.of(f.change(null, ""));
+            return new Changes(List.of(f.change(null, "")), false);
         }
         if (f.changes.isEmpty()) {
             throw badRequest(null, "changes is empty");
@@ -135,7 +178,7 @@ public final class FrameCodec {
             }
             changes.add(change.change(null, "changes[" + i + "]: "));
         }
-        return changes;
+        return new Changes(changes, true);
     }
 
     private Fields parseDocument(String text, boolean allowBatch) throws InvalidFrameException {
@@ -162,7 +205,7 @@ public final class FrameCodec {
             String name = p.currentName();
             JsonToken value = p.nextToken();
             switch (name) {
-                case "type", "id", "token", "topic", "op", "key", "event" -> {
+                case "type", "id", "token", "topic", "op", "key", "event", "idem" -> {
                     if (value == JsonToken.VALUE_STRING) {
                         f.put(name, p.getText());
                     } else {
@@ -179,6 +222,28 @@ public final class FrameCodec {
                         }
                     } else {
                         f.putNonString("topics", value == JsonToken.VALUE_NULL);
+                        p.skipChildren();
+                    }
+                }
+                case "ifVersion" -> {
+                    if (value == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER
+                            && p.getLongValue() >= 0) {
+                        f.ifVersion = p.getLongValue();
+                        f.present.add(name);
+                    } else {
+                        f.putNonString(name, value == JsonToken.VALUE_NULL);
+                        p.skipChildren();
+                    }
+                }
+                case "since" -> {
+                    if (value == JsonToken.START_OBJECT) {
+                        f.since = readPositions(p);
+                        f.present.add(name);
+                        if (f.since == null) {
+                            f.putNonString(name, false);
+                        }
+                    } else {
+                        f.putNonString(name, value == JsonToken.VALUE_NULL);
                         p.skipChildren();
                     }
                 }
@@ -229,6 +294,44 @@ public final class FrameCodec {
         return allStrings ? strings : null;
     }
 
+    /**
+     * A {@code since} object, topic name to {@code {epoch, seq}}; null when any value is not one
+     * (the object is consumed either way). Unknown fields inside a position are ignored.
+     */
+    private static Map<String, Position> readPositions(JsonParser p) throws IOException {
+        Map<String, Position> positions = new LinkedHashMap<>();
+        boolean valid = true;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String topic = p.currentName();
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                valid = false;
+                p.skipChildren();
+                continue;
+            }
+            String epoch = null;
+            long seq = -1;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken value = p.nextToken();
+                if (field.equals("epoch") && value == JsonToken.VALUE_STRING) {
+                    epoch = p.getText();
+                } else if (field.equals("seq") && value == JsonToken.VALUE_NUMBER_INT
+                        && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
+                    seq = p.getLongValue();
+                } else if (field.equals("epoch") || field.equals("seq")) {
+                    valid = false;
+                }
+                p.skipChildren();
+            }
+            if (epoch == null || seq < 0) {
+                valid = false;
+            } else {
+                positions.put(topic, new Position(epoch, seq));
+            }
+        }
+        return valid ? positions : null;
+    }
+
     private static InvalidFrameException badRequest(String id, String message) {
         return new InvalidFrameException(ErrorCode.BAD_REQUEST, id, null, message);
     }
@@ -246,6 +349,8 @@ public final class FrameCodec {
         List<String> topics;
         List<Fields> changes;
         String data;
+        Long ifVersion;
+        Map<String, Position> since;
 
         void put(String name, String value) {
             strings.put(name, value);
@@ -298,6 +403,13 @@ public final class FrameCodec {
             return topics;
         }
 
+        Map<String, Position> since(String id) throws InvalidFrameException {
+            if (mistyped("since")) {
+                throw badRequest(id, "since must be an object of topic name to {epoch: string, seq: non-negative integer}");
+            }
+            return since == null ? Map.of() : since;
+        }
+
         Change change(String id, String where) throws InvalidFrameException {
             String topic = strings.get("topic");
             if (mistyped("topic") || topic == null) {
@@ -337,7 +449,20 @@ public final class FrameCodec {
                         where + op.wireName() + " takes no data");
             }
             String storedData = op.takesData() ? (data == null ? "null" : data) : null;
-            return new Change(topic, op, key, event, storedData);
+            if (mistyped("ifVersion")) {
+                throw new InvalidFrameException(ErrorCode.BAD_REQUEST, id, topic,
+                        where + "ifVersion must be a non-negative integer");
+            }
+            if (ifVersion != null && !op.takesKey()) {
+                throw new InvalidFrameException(ErrorCode.BAD_REQUEST, id, topic,
+                        where + "ifVersion is only for set and delete");
+            }
+            String idem = string("idem", id, topic);
+            if (idem != null && (idem.isEmpty() || idem.length() > MAX_IDEM_LENGTH)) {
+                throw new InvalidFrameException(ErrorCode.BAD_REQUEST, id, topic,
+                        where + "idem must be 1 to " + MAX_IDEM_LENGTH + " characters");
+            }
+            return new Change(topic, op, key, event, storedData, ifVersion, idem);
         }
     }
 }

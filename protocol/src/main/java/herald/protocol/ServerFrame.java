@@ -33,9 +33,17 @@ public sealed interface ServerFrame {
             List<String> features) implements ServerFrame {
     }
 
-    /** A topic's whole state; {@code id} is null when the hub sends it unasked. */
-    @JsonPropertyOrder({"id", "topic", "epoch", "seq", "entries"})
-    record Snapshot(@Omissible String id, String topic, String epoch, long seq, List<Entry> entries) implements ServerFrame {
+    /**
+     * A topic's state; {@code id} is null when the hub sends it unasked. A delta snapshot (9.2) has
+     * {@code since}, the position it starts from, and {@code deleted}, the keys removed after it;
+     * its {@code entries} are only those changed after {@code since}.
+     */
+    @JsonPropertyOrder({"id", "topic", "epoch", "seq", "since", "entries", "deleted"})
+    record Snapshot(@Omissible String id, String topic, String epoch, long seq, @Omissible Long since,
+                    List<Entry> entries, @Omissible List<String> deleted) implements ServerFrame {
+        public Snapshot(String id, String topic, String epoch, long seq, List<Entry> entries) {
+            this(id, topic, epoch, seq, null, entries, null);
+        }
     }
 
     /** One change of a topic; {@code data} is raw JSON text, null for delete and clear. */
@@ -58,15 +66,24 @@ public sealed interface ServerFrame {
     record Unsubscribed(@Omissible String id, List<String> topics) implements ServerFrame {
     }
 
-    @JsonPropertyOrder({"id", "topic", "seq"})
-    record Published(@Omissible String id, String topic, long seq) implements ServerFrame {
+    /** {@code duplicate} is true (else absent) when the change's {@code idem} had been applied already, at {@code seq}. */
+    @JsonPropertyOrder({"id", "topic", "seq", "duplicate"})
+    record Published(@Omissible String id, String topic, long seq, @Omissible Boolean duplicate) implements ServerFrame {
+        public Published(String id, String topic, long seq) {
+            this(id, topic, seq, null);
+        }
     }
 
     @JsonPropertyOrder({"id", "time"})
     record Pong(@Omissible String id, long time) implements ServerFrame {
     }
 
-    @JsonPropertyOrder({"id", "topic", "code", "message"})
-    record Error(@Omissible String id, @Omissible String topic, ErrorCode code, String message) implements ServerFrame {
+    /** A {@code conflict} also names the {@code key} and its current {@code version} (its seq, 0 when absent). */
+    @JsonPropertyOrder({"id", "topic", "key", "code", "message", "version"})
+    record Error(@Omissible String id, @Omissible String topic, @Omissible String key, ErrorCode code, String message,
+                 @Omissible Long version) implements ServerFrame {
+        public Error(String id, String topic, ErrorCode code, String message) {
+            this(id, topic, null, code, message, null);
+        }
     }
 }

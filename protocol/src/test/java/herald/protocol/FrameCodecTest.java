@@ -1,11 +1,15 @@
 package herald.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class FrameCodecTest {
     private final FrameCodec codec = new FrameCodec();
@@ -48,10 +52,14 @@ class FrameCodecTest {
                 codec.encode(new ApiBody.TopicList(List.of(new ApiBody.TopicList.TopicSummary("a", 3, 2, 1)), "a")));
         assertEquals("{\"topics\":[]}", codec.encode(new ApiBody.TopicList(List.of(), null)));
         assertEquals("{\"code\":\"bad_request\",\"message\":\"m\"}", codec.encode(new ApiBody.Error(ErrorCode.BAD_REQUEST, "m")));
-        assertEquals("{\"results\":[{\"topic\":\"t\",\"seq\":1}]}",
-                codec.encode(new ApiBody.PublishResults(List.of(new ApiBody.PublishResults.Result("t", 1)))));
+        assertEquals("{\"results\":[{\"topic\":\"t\",\"seq\":1},{\"topic\":\"t\",\"seq\":1,\"duplicate\":true},"
+                        + "{\"topic\":\"t\",\"key\":\"k\",\"code\":\"conflict\",\"version\":4}]}",
+                codec.encode(new ApiBody.PublishResults(List.of(ApiBody.PublishResults.Result.applied("t", 1, false),
+                        ApiBody.PublishResults.Result.applied("t", 1, true), ApiBody.PublishResults.Result.conflict("t", "k", 4)))));
         assertEquals("{\"topic\":\"t\",\"epoch\":\"e\",\"seq\":0,\"entries\":[]}",
-                codec.encode(new ApiBody.TopicState("t", "e", 0, List.of(), null)));
+                codec.encode(new ApiBody.TopicState("t", "e", 0, null, List.of(), null, null)));
+        assertEquals("{\"code\":\"conflict\",\"message\":\"m\",\"topic\":\"t\",\"key\":\"k\",\"version\":0}",
+                codec.encode(new ApiBody.Error(ErrorCode.CONFLICT, "m", "t", "k", 0L)));
     }
 
     @Test
@@ -131,13 +139,74 @@ class FrameCodecTest {
 
     @Test
     void readsABatchAndRefusesItWholeWhenOneChangeIsBad() throws Exception {
-        List<Change> changes = codec.decodeChanges(
+        FrameCodec.Changes changes = codec.decodeChanges(
                 "{\"changes\":[{\"topic\":\"a\",\"op\":\"append\",\"data\":1},{\"topic\":\"b\",\"op\":\"delete\",\"key\":\"k\"}]}");
-        assertEquals(List.of(new Change("a", Op.APPEND, null, null, "1"), new Change("b", Op.DELETE, "k", null, null)), changes);
+        assertEquals(List.of(new Change("a", Op.APPEND, null, null, "1"), new Change("b", Op.DELETE, "k", null, null)),
+                changes.changes());
+        assertTrue(changes.batch());
+        assertFalse(codec.decodeChanges("{\"topic\":\"a\",\"op\":\"clear\"}").batch());
 
         InvalidFrameException e = assertThrows(InvalidFrameException.class, () -> codec.decodeChanges(
                 "{\"changes\":[{\"topic\":\"a\",\"op\":\"append\"},{\"topic\":\"b\",\"op\":\"nope\"}]}"));
         assertEquals("changes[1]: op must be one of set, append, delete, clear; got 'nope'", e.getMessage());
+    }
+
+    @Test
+    void readsResumePositionsAndIgnoresThoseOfOtherTopicsOnlyLater() throws Exception {
+        ClientFrame frame = codec.decode("{\"type\":\"subscribe\",\"id\":\"s\",\"topics\":[\"a\",\"b\"],"
+                + "\"since\":{\"a\":{\"epoch\":\"E\",\"seq\":41,\"x\":[1]},\"z\":{\"epoch\":\"F\",\"seq\":0}}}");
+        assertEquals(new ClientFrame.Subscribe("s", List.of("a", "b"),
+                java.util.Map.of("a", new Position("E", 41), "z", new Position("F", 0))), frame);
+        assertEquals(java.util.Map.of(), ((ClientFrame.Subscribe) codec.decode(
+                "{\"type\":\"subscribe\",\"topics\":[\"a\"],\"since\":null}")).since());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "\"since\":[]", "\"since\":\"E:1\"", "\"since\":{\"a\":1}", "\"since\":{\"a\":{\"epoch\":\"E\"}}",
+            "\"since\":{\"a\":{\"seq\":1}}", "\"since\":{\"a\":{\"epoch\":1,\"seq\":1}}",
+            "\"since\":{\"a\":{\"epoch\":\"E\",\"seq\":-1}}", "\"since\":{\"a\":{\"epoch\":\"E\",\"seq\":1.5}}",
+            "\"since\":{\"a\":{\"epoch\":\"E\",\"seq\":\"1\"}}",
+            "\"since\":{\"a\":{\"epoch\":\"E\",\"seq\":99999999999999999999}}"})
+    void refusesASinceThatIsNotPositions(String since) {
+        InvalidFrameException e = assertThrows(InvalidFrameException.class,
+                () -> codec.decode("{\"type\":\"subscribe\",\"id\":\"s\",\"topics\":[\"a\"]," + since + "}"));
+        assertEquals(ErrorCode.BAD_REQUEST, e.code());
+        assertEquals("s", e.id());
+    }
+
+    @Test
+    void readsConditionsAndIdempotencyKeys() throws Exception {
+        assertEquals(new Change("t", Op.SET, "k", null, "1", 0L, "a-1"), ((ClientFrame.Publish) codec.decode(
+                "{\"type\":\"publish\",\"topic\":\"t\",\"op\":\"set\",\"key\":\"k\",\"data\":1,\"ifVersion\":0,\"idem\":\"a-1\"}"))
+                .change());
+        assertEquals(new Change("t", Op.CLEAR, null, null, null, null, "x".repeat(64)), codec.decodeChanges(
+                "{\"topic\":\"t\",\"op\":\"clear\",\"idem\":\"" + "x".repeat(64) + "\",\"ifVersion\":null}").changes().get(0));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "\"op\":\"set\",\"key\":\"k\",\"ifVersion\":-1", "\"op\":\"set\",\"key\":\"k\",\"ifVersion\":1.0",
+            "\"op\":\"set\",\"key\":\"k\",\"ifVersion\":\"3\"", "\"op\":\"delete\",\"key\":\"k\",\"ifVersion\":true",
+            "\"op\":\"append\",\"ifVersion\":1", "\"op\":\"clear\",\"ifVersion\":0",
+            "\"op\":\"set\",\"key\":\"k\",\"ifVersion\":123456789012345678901234567890",
+            "\"op\":\"set\",\"key\":\"k\",\"idem\":\"\"", "\"op\":\"set\",\"key\":\"k\",\"idem\":7",
+            "\"op\":\"append\",\"idem\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\""})
+    void refusesBadConditionsAndIdempotencyKeys(String fields) {
+        InvalidFrameException e = assertThrows(InvalidFrameException.class,
+                () -> codec.decode("{\"type\":\"publish\",\"id\":\"p\",\"topic\":\"t\"," + fields + "}"));
+        assertEquals(ErrorCode.BAD_REQUEST, e.code());
+        assertEquals("p", e.id());
+        assertThrows(InvalidFrameException.class, () -> codec.decodeChanges("{\"changes\":[{\"topic\":\"t\"," + fields + "}]}"));
+    }
+
+    @Test
+    void parsesPositionsOfQueryParameters() {
+        assertEquals(new Position("lq3k-9x2", 41), Position.parse("lq3k-9x2:41"));
+        assertEquals("lq3k-9x2:41", new Position("lq3k-9x2", 41).toString());
+        for (String bad : new String[] {"", "E", "E:", ":4", "E:-1", "E:1.5", "E:99999999999999999999", "E:x"}) {
+            assertNull(Position.parse(bad), bad);
+        }
     }
 
     @Test
