@@ -291,9 +291,10 @@ class OperationsTest {
     }
 
     /** One Server-Sent Event read from the stream's lines, with the heartbeat comments met before it. */
-    record SseEvent(String type, JsonNode json, int dataLines, int heartbeats) {
+    record SseEvent(String type, String id, JsonNode json, int dataLines, int heartbeats) {
         static SseEvent next(Iterator<String> lines) {
             String type = null;
+            String id = null;
             List<String> data = new ArrayList<>();
             int heartbeats = 0;
             while (true) {
@@ -302,10 +303,12 @@ class OperationsTest {
                     heartbeats++;
                 } else if (line.startsWith("event: ")) {
                     type = line.substring(7);
+                } else if (line.startsWith("id: ")) {
+                    id = line.substring(4);
                 } else if (line.startsWith("data: ")) {
                     data.add(line.substring(6));
                 } else if (line.isEmpty() && type != null) {
-                    return new SseEvent(type, Json.parse(String.join("\n", data)), data.size(), heartbeats);
+                    return new SseEvent(type, id, Json.parse(String.join("\n", data)), data.size(), heartbeats);
                 }
             }
         }
