@@ -83,6 +83,7 @@ function show(topic: string): void {
     <header>
       <h2></h2>
       <span class="status"></span>
+      <span class="snapshot"></span>
       <span class="meta"></span>
       <button type="button" class="unsubscribe">Unsubscribe</button>
     </header>
@@ -101,6 +102,16 @@ function show(topic: string): void {
     section.remove();
   };
   view.onChange(() => render(card));
+  view.onSnapshot((_, info) => {
+    // After a reconnect the client resumes: only what changed while away crosses the wire.
+    const label = info.delta
+      ? `resumed: ${info.changed} changed, ${info.deleted} removed`
+      : `full snapshot: ${view.entries.size} entries`;
+    const badge = section.querySelector<HTMLElement>(".snapshot")!;
+    badge.dataset.kind = info.delta ? "delta" : "full";
+    badge.textContent = label;
+    log(`${topic} ${label}`);
+  });
   render(card);
 }
 
@@ -155,8 +166,12 @@ $<HTMLFormElement>("publish-form").onsubmit = async (event) => {
   const key = $<HTMLInputElement>("publish-key").value;
   const label = $<HTMLInputElement>("publish-event").value;
   const data = $<HTMLInputElement>("publish-data").value.trim();
+  const ifVersion = $<HTMLInputElement>("publish-if-version").value.trim();
   if (op === "set" || op === "delete") {
     request.key = key;
+    if (ifVersion !== "") {
+      request.ifVersion = Number(ifVersion);
+    }
   }
   if (label !== "") {
     request.event = label;
@@ -172,9 +187,11 @@ $<HTMLFormElement>("publish-form").onsubmit = async (event) => {
   output.textContent = client.state === "open" ? "publishing…" : "queued until the connection is back…";
   try {
     const result = await client.publish(request);
-    output.textContent = `published: ${result.topic} seq ${result.seq}`;
+    output.textContent = `published: ${result.topic} seq ${result.seq}${result.duplicate === true ? " (already applied)" : ""}`;
   } catch (e) {
-    output.textContent = e instanceof HeraldError ? e.message : String(e);
+    output.textContent = e instanceof HeraldError && e.code === "conflict"
+      ? `conflict: ${e.key} is at version ${e.version}, not ${ifVersion}; not applied`
+      : e instanceof HeraldError ? e.message : String(e);
   }
 };
 

@@ -1,6 +1,6 @@
 import { backoffDelay, RECONNECT_DEFAULTS, type ReconnectOptions } from "./backoff.js";
 import { HeraldError } from "./errors.js";
-import type { Change, ClientFrameUnion, ErrorFrame, ServerFrameUnion, Welcome } from "./protocol.js";
+import type { Change, ClientFrameUnion, ErrorFrame, Position, ServerFrameUnion, Welcome } from "./protocol.js";
 import { TopicView } from "./topic-view.js";
 
 /** A token, or a function that fetches a fresh one (called before every connect and every refresh). */
@@ -47,6 +47,18 @@ export interface HeraldClientOptions {
    * work per frame on both sides). Default true; a server that does not offer it sends frames one by one.
    */
   batch?: boolean;
+  /**
+   * Give every publish an idempotency key (`idem`, unless it has its own), so that a publish sent again
+   * is applied once: publishes whose answer a dropped connection swallowed are sent again after the
+   * reconnect instead of failing with `connection_lost`. Default true.
+   */
+  idempotent?: boolean;
+  /**
+   * After a reconnect (or a gap), ask for only what changed since the state each view holds (a delta
+   * snapshot) instead of the whole topic. Default true; the server answers a full snapshot whenever
+   * it cannot give a delta.
+   */
+  resume?: boolean;
 }
 
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
@@ -62,12 +74,18 @@ export interface StateChange {
   readonly reason?: string;
 }
 
-/** One change to publish: `set` and `delete` name a `key`; `set` and `append` carry `data`. */
+/**
+ * One change to publish: `set` and `delete` name a `key`; `set` and `append` carry `data`. `ifVersion`
+ * (set and delete) applies it only if the key's seq is still that (0: only if absent), else the publish
+ * rejects with a `conflict` error carrying the current `version`. `idem` is filled in unless given.
+ */
 export type PublishRequest = Change;
 
 export interface PublishResult {
   readonly topic: string;
   readonly seq: number;
+  /** The change had been applied already (its `idem` was seen, for example before a reconnect): this is its seq. */
+  readonly duplicate?: boolean;
 }
 
 /** Close codes after which reconnecting cannot help (PROTOCOL.md section 6). */
@@ -79,6 +97,7 @@ const RATE_LIMIT_EXTRA_DOUBLINGS = 3;
 const MAX_TOPICS_PER_FRAME = 100;
 
 interface PendingPublish {
+  /** With its `idem` filled in, so that a resend is the same change. */
   readonly request: PublishRequest;
   readonly resolve: (result: PublishResult) => void;
   readonly reject: (error: HeraldError) => void;
@@ -187,7 +206,9 @@ export class HeraldClient {
    */
   publish(request: PublishRequest): Promise<PublishResult> {
     return new Promise((resolve, reject) => {
-      const pending = { request, resolve, reject };
+      const withIdem = this.options.idempotent === false || request.idem !== undefined
+        ? request : { ...request, idem: newIdem() };
+      const pending = { request: withIdem, resolve, reject };
       if (this.closedByUser) {
         reject(new HeraldError("client_closed", "the client is closed"));
       } else if (this.isOpen()) {
@@ -210,9 +231,7 @@ export class HeraldClient {
     const socket = this.socket;
     this.endConnection(new HeraldError("client_closed", "the client was closed"));
     socket?.close(1000, "client closed");
-    for (const pending of this.queue.splice(0)) {
-      pending.reject(new HeraldError("client_closed", "the client was closed before this publish was sent"));
-    }
+    this.rejectQueued("the client was closed before this publish was sent");
     for (const view of this.views.values()) {
       view.setStatus("closed");
     }
@@ -289,7 +308,10 @@ export class HeraldClient {
         if (frame.id !== undefined) {
           this.answered(frame.id, frame.topic);
         }
-        this.views.get(frame.topic)?.applySnapshot(frame, frame.id === undefined);
+        const view = this.views.get(frame.topic);
+        if (view?.applySnapshot(frame, frame.id === undefined) === "mismatch") {
+          this.requestSnapshots([view], false);
+        }
         break;
       }
       case "event": {
@@ -303,7 +325,9 @@ export class HeraldClient {
         const pending = frame.id === undefined ? undefined : this.inFlight.get(frame.id);
         if (pending !== undefined) {
           this.inFlight.delete(frame.id!);
-          pending.resolve({ topic: frame.topic, seq: frame.seq });
+          pending.resolve(frame.duplicate === true
+            ? { topic: frame.topic, seq: frame.seq, duplicate: true }
+            : { topic: frame.topic, seq: frame.seq });
         }
         break;
       }
@@ -350,7 +374,7 @@ export class HeraldClient {
   }
 
   private failed(frame: ErrorFrame): void {
-    const error = new HeraldError(frame.code, frame.message, frame.topic);
+    const error = new HeraldError(frame.code, frame.message, frame.topic, { key: frame.key, version: frame.version });
     const id = frame.id;
     const publish = id === undefined ? undefined : this.inFlight.get(id);
     if (publish !== undefined) {
@@ -394,19 +418,30 @@ export class HeraldClient {
     }
   }
 
-  private requestSnapshots(views: TopicView[]): void {
+  /**
+   * Subscribes the views (again), each from the position it holds when `resume` allows: the server
+   * then sends only what changed since, or a full snapshot when it cannot.
+   */
+  private requestSnapshots(views: TopicView[], resume = this.options.resume !== false): void {
     for (const view of views) {
       view.setStatus(view.epoch === undefined ? "pending" : "resyncing");
     }
     if (!this.isOpen()) {
       return;
     }
-    const topics = views.map((view) => view.topic);
-    for (let i = 0; i < topics.length; i += MAX_TOPICS_PER_FRAME) {
-      const batch = topics.slice(i, i + MAX_TOPICS_PER_FRAME);
+    for (let i = 0; i < views.length; i += MAX_TOPICS_PER_FRAME) {
+      const batch = views.slice(i, i + MAX_TOPICS_PER_FRAME);
       const id = this.requestId();
-      this.pendingSubscribes.set(id, new Set(batch));
-      this.send({ type: "subscribe", id, topics: batch });
+      this.pendingSubscribes.set(id, new Set(batch.map((view) => view.topic)));
+      const since: Record<string, Position> = {};
+      for (const view of batch) {
+        if (resume && view.epoch !== undefined) {
+          since[view.topic] = { epoch: view.epoch, seq: view.seq };
+        }
+      }
+      this.send(Object.keys(since).length === 0
+        ? { type: "subscribe", id, topics: batch.map((view) => view.topic) }
+        : { type: "subscribe", id, topics: batch.map((view) => view.topic), since });
     }
   }
 
@@ -470,6 +505,7 @@ export class HeraldClient {
     }
     if (FINAL_CODES.has(code) || (TOKEN_CODES.has(code) && typeof this.options.token !== "function")) {
       this.closedByUser = true;
+      this.rejectQueued(`the connection closed for good (${code}) before this publish was sent`);
       this.setState({ state: "closed", attempt: 0, code, reason });
       return;
     }
@@ -488,10 +524,15 @@ export class HeraldClient {
     this.outstandingPing = undefined;
     this.pendingSubscribes.clear();
     this.endedByServer.clear();
-    for (const pending of this.inFlight.values()) {
+    // Sent but unanswered: with an idem key they go first when the connection is back (a repeat of
+    // one the server applied is answered with its seq, not applied again); without, nobody can say.
+    const unanswered = [...this.inFlight.values()];
+    this.inFlight.clear();
+    const resend = unanswered.filter((pending) => pending.request.idem !== undefined && !this.closedByUser);
+    this.queue.unshift(...resend);
+    for (const pending of unanswered.filter((p) => !resend.includes(p))) {
       pending.reject(inFlightError);
     }
-    this.inFlight.clear();
     for (const view of this.views.values()) {
       if (view.status === "live" || view.status === "resyncing") {
         view.setStatus("pending");
@@ -502,6 +543,7 @@ export class HeraldClient {
   private scheduleReconnect(code: number | undefined, reason: string): void {
     if (this.attempt >= this.reconnectOptions.maxAttempts) {
       this.closedByUser = true;
+      this.rejectQueued(`gave up reconnecting after ${this.attempt} attempts before this publish was sent`);
       this.setState({ state: "closed", attempt: this.attempt, code, reason: `gave up after ${this.attempt} attempts: ${reason}` });
       return;
     }
@@ -510,6 +552,12 @@ export class HeraldClient {
     const delay = backoffDelay(doublings, this.reconnectOptions, this.options.random ?? Math.random);
     this.setState({ state: "reconnecting", attempt: next, delay, code, reason });
     this.reconnectTimer = setTimeout(() => void this.connect(), delay);
+  }
+
+  private rejectQueued(message: string): void {
+    for (const pending of this.queue.splice(0)) {
+      pending.reject(new HeraldError("client_closed", message));
+    }
   }
 
   private isOpen(): boolean {
@@ -548,6 +596,19 @@ export function jwtExpiry(token: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A fresh idempotency key: a UUID where the platform has one (browsers in secure contexts, Node), else 128 random bits. */
+function newIdem(): string {
+  const crypto = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  if (crypto?.randomUUID !== undefined) {
+    return crypto.randomUUID();
+  }
+  let id = "";
+  for (let i = 0; i < 4; i++) {
+    id += Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, "0");
+  }
+  return id;
 }
 
 function now(): number {

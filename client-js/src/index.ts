@@ -14,5 +14,5 @@ export type { ReconnectOptions } from "./backoff.js";
 export { HeraldError } from "./errors.js";
 export type { ClientErrorCode } from "./errors.js";
 export { TopicView } from "./topic-view.js";
-export type { EventOutcome, SnapshotInfo, TopicEntry, ViewStatus } from "./topic-view.js";
+export type { EventOutcome, SnapshotInfo, SnapshotOutcome, TopicEntry, ViewStatus } from "./topic-view.js";
 export type * from "./protocol.js";

@@ -23,12 +23,23 @@ export type ViewStatus = "pending" | "live" | "resyncing" | "failed" | "closed";
 export interface SnapshotInfo {
   /** The snapshot came with another epoch than the state it replaced: old seq values mean nothing now. */
   readonly epochChanged: boolean;
+  /**
+   * A delta (resume): it held only what changed since the view's seq, and the view kept the rest.
+   * Otherwise a full snapshot replaced the whole state.
+   */
+  readonly delta: boolean;
+  /** For a delta: how many entries it set and how many keys it removed. */
+  readonly changed?: number;
+  readonly deleted?: number;
   /** The server sent it unasked (for example after the topic moved to another node). */
   readonly unasked: boolean;
 }
 
 /** What applying an event did. `gap` means the view needs a fresh snapshot. */
 export type EventOutcome = "applied" | "ignored" | "gap";
+
+/** What applying a snapshot did. `mismatch`: a delta from a position the view no longer holds; it needs a full one. */
+export type SnapshotOutcome = "applied" | "ignored" | "mismatch";
 
 type Listener<A extends unknown[]> = (...args: A) => void;
 
@@ -113,24 +124,43 @@ export class TopicView {
     this.retry(this);
   }
 
-  /** @internal Replaces the whole state with a snapshot. */
-  applySnapshot(snapshot: Snapshot, unasked: boolean): void {
+  /**
+   * @internal Replaces the whole state with a full snapshot, or brings it up to date with a delta
+   * (PROTOCOL.md 9.2: remove the `deleted` keys, then set the `entries`, which come in seq order).
+   */
+  applySnapshot(snapshot: Snapshot, unasked: boolean): SnapshotOutcome {
     if (this.currentStatus === "closed") {
-      return;
+      return "ignored";
     }
     const epochChanged = this.currentEpoch !== undefined && this.currentEpoch !== snapshot.epoch;
-    const entries = new Map<string, TopicEntry>();
-    for (const entry of snapshot.entries) {
-      entries.set(entry.key, entryOf(entry.key, entry.seq, entry.event, entry.data));
+    let info: SnapshotInfo;
+    if (snapshot.since !== undefined) {
+      if (snapshot.epoch !== this.currentEpoch || snapshot.since !== this.currentSeq) {
+        return "mismatch";
+      }
+      for (const key of snapshot.deleted ?? []) {
+        this.state.delete(key);
+      }
+      for (const entry of snapshot.entries) {
+        this.state.delete(entry.key);
+        this.state.set(entry.key, entryOf(entry.key, entry.seq, entry.event, entry.data));
+      }
+      info = { epochChanged: false, unasked, delta: true, changed: snapshot.entries.length, deleted: snapshot.deleted?.length ?? 0 };
+    } else {
+      const entries = new Map<string, TopicEntry>();
+      for (const entry of snapshot.entries) {
+        entries.set(entry.key, entryOf(entry.key, entry.seq, entry.event, entry.data));
+      }
+      this.state = entries;
+      info = { epochChanged, unasked, delta: false };
     }
-    this.state = entries;
     this.currentSeq = snapshot.seq;
     this.currentEpoch = snapshot.epoch;
     this.currentStatus = "live";
     this.lastError = undefined;
-    const info = { epochChanged, unasked };
     this.snapshotListeners.forEach((listener) => listener(this, info));
     this.changed();
+    return "applied";
   }
 
   /**

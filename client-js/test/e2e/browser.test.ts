@@ -82,6 +82,15 @@ test("the demo page: subscribes, shows publishes live, survives a server close a
       await page.locator('#connection[data-state="open"]').waitFor({ timeout: 15_000 });
       await page.locator('article[data-topic^="demo:stall"] .status[data-status="live"]').waitFor({ timeout: 15_000 });
       assert.match(await row(page, "demo:board", "again"), /after the restart/);
+      // The board did not change while the page was away: it resumed with an empty delta, not a full snapshot.
+      await page.locator('article[data-topic="demo:board"] .snapshot[data-kind="delta"]',
+        { hasText: "resumed: 0 changed, 0 removed" }).waitFor({ timeout: 10_000 });
+
+      await page.fill("#publish-key", "again");
+      await page.fill("#publish-if-version", "99");
+      await page.click('#publish-form button[type="submit"]');
+      await page.locator("#publish-result", { hasText: "conflict: again is at version 1" }).waitFor({ timeout: 10_000 });
+      assert.match(await row(page, "demo:board", "again"), /after the restart/, "the conflicting change was not applied");
       assert.match(second.output(), /slow consumer/i);
       await screenshot(page, "demo-after-4008.png");
       assert.deepEqual(problems, []);

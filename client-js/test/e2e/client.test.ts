@@ -3,7 +3,7 @@ import { createHmac } from "node:crypto";
 import { connect as tcpConnect, createServer, type Server, type Socket } from "node:net";
 import { after, describe, test } from "node:test";
 import WebSocket from "ws";
-import { HeraldClient, type HeraldClientOptions, type StateChange, type TopicView } from "../../src/index.js";
+import { HeraldClient, HeraldError, type HeraldClientOptions, type SnapshotInfo, type StateChange, type TopicView } from "../../src/index.js";
 import { eventually, startHerald, type Herald } from "../support/herald.js";
 
 const clients: HeraldClient[] = [];
@@ -133,6 +133,67 @@ describe("the client against a real Herald", () => {
     }
   });
 
+  test("after a drop a view resumes with a delta of what it missed, not the whole topic", async () => {
+    const herald = await startHerald();
+    const proxy = await tcpProxy(herald.port);
+    try {
+      await herald.publish({ changes: Array.from({ length: 100 }, (_, i) => ({ topic: "big", op: "set", key: `k${i}`, data: { i } })) });
+      const { client, states } = connect(`ws://127.0.0.1:${proxy.port}/ws`);
+      const view = client.subscribe("big");
+      const infos: SnapshotInfo[] = [];
+      view.onSnapshot((_, info) => infos.push(info));
+      await eventually("the first snapshot", () => view.status === "live");
+      proxy.mute();
+      await herald.publish({ topic: "big", op: "set", key: "k5", data: "changed while away" });
+      await herald.publish({ topic: "big", op: "delete", key: "k7" });
+      proxy.cut();
+      await eventually("the drop noticed", () => states.some((s) => s.state === "reconnecting"));
+      await eventually("the view matches the server again", () => matchesServer(herald, view));
+      assert.deepEqual(infos, [
+        { epochChanged: false, unasked: false, delta: false },
+        { epochChanged: false, unasked: false, delta: true, changed: 1, deleted: 1 },
+      ]);
+      assert.deepEqual([...view.entries.keys()].slice(-2), ["k99", "k5"], "the changed entry moved to the end, in seq order");
+    } finally {
+      proxy.close();
+      await herald.stop();
+    }
+  });
+
+  test("a publish whose answer a drop swallowed is sent again and applied once", async () => {
+    const herald = await startHerald();
+    const proxy = await tcpProxy(herald.port);
+    try {
+      const { client } = connect(`ws://127.0.0.1:${proxy.port}/ws`);
+      await eventually("open", () => client.state === "open");
+      proxy.mute();
+      const result = client.publish({ topic: "orders", op: "append", data: "exactly once" });
+      await eventually("the server applied it", async () => (await herald.state("orders")).seq === 1);
+      proxy.cut();
+      assert.deepEqual(await result, { topic: "orders", seq: 1, duplicate: true });
+      const state = await herald.state("orders");
+      assert.equal(state.seq, 1);
+      assert.deepEqual(state.entries.map((e: any) => e.data), ["exactly once"]);
+    } finally {
+      proxy.close();
+      await herald.stop();
+    }
+  });
+
+  test("a conditional publish applies on the version it names and rejects with a conflict otherwise", async () => {
+    const herald = await startHerald();
+    try {
+      const { client } = connect(herald.ws);
+      const created = await client.publish({ topic: "doc", op: "set", key: "title", data: "v1", ifVersion: 0 });
+      const updated = await client.publish({ topic: "doc", op: "set", key: "title", data: "v2", ifVersion: created.seq });
+      await assert.rejects(client.publish({ topic: "doc", op: "set", key: "title", data: "stale", ifVersion: created.seq }),
+        (e: HeraldError) => e.code === "conflict" && e.version === updated.seq && e.key === "title");
+      assert.equal((await herald.state("doc")).entries[0].data, "v2");
+    } finally {
+      await herald.stop();
+    }
+  });
+
   test("publishes made while offline wait and are delivered in order after the reconnect", async () => {
     const first = await startHerald();
     const { client } = connect(first.ws);
@@ -185,7 +246,11 @@ function hs256(claims: object, secret: string): string {
 }
 
 /** A TCP proxy whose connections the test can cut at once, as a network failure would. */
-async function tcpProxy(target: number): Promise<{ port: number; cut(): void; close(): void }> {
+/**
+ * A TCP proxy in front of Herald: `mute` stops passing what the server sends (the client's frames
+ * still go through), `cut` resets every connection as a network failure would.
+ */
+async function tcpProxy(target: number): Promise<{ port: number; mute(): void; cut(): void; close(): void }> {
   const pairs = new Set<[Socket, Socket]>();
   const server: Server = createServer((inbound) => {
     const outbound = tcpConnect(target, "127.0.0.1");
@@ -203,6 +268,7 @@ async function tcpProxy(target: number): Promise<{ port: number; cut(): void; cl
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     port: (server.address() as { port: number }).port,
+    mute: () => pairs.forEach(([inbound, outbound]) => outbound.unpipe(inbound)),
     cut: () => pairs.forEach(([inbound, outbound]) => {
       inbound.resetAndDestroy();
       outbound.destroy();

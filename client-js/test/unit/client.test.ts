@@ -194,10 +194,33 @@ describe("HeraldClient", () => {
     await assert.rejects(second, (e: HeraldError) => e.code === "forbidden" && e.topic === "t");
   });
 
-  test("a publish sent but unanswered when the connection drops is rejected, not resent", async () => {
+  test("a publish unanswered when the connection drops is sent again with the same idem, first", async () => {
     const { client, socket, sockets } = await started();
     accept(socket());
     const pending = client.publish({ topic: "t", op: "append", data: 1 });
+    const [sent] = socket().sentOf("publish");
+    assert.match(sent.idem, /^[0-9a-f-]{32,36}$/);
+    socket().drop(1006);
+    const queued = client.publish({ topic: "t", op: "append", data: 2 });
+    mock.timers.tick(60_000);
+    await settle();
+    accept(socket());
+    assert.equal(sockets.length, 2);
+    const [again, next] = socket().sentOf("publish");
+    assert.equal(again.idem, sent.idem, "the same change, so the server applies it once");
+    assert.equal(next.data, 2);
+    assert.notEqual(next.idem, sent.idem);
+    socket().receive({ type: "published", id: again.id, topic: "t", seq: 4, duplicate: true });
+    socket().receive({ type: "published", id: next.id, topic: "t", seq: 5 });
+    assert.deepEqual(await pending, { topic: "t", seq: 4, duplicate: true });
+    assert.deepEqual(await queued, { topic: "t", seq: 5 });
+  });
+
+  test("without idempotency a publish unanswered when the connection drops is rejected, not resent", async () => {
+    const { client, socket, sockets } = await started({ idempotent: false });
+    accept(socket());
+    const pending = client.publish({ topic: "t", op: "append", data: 1 });
+    assert.equal(socket().sentOf("publish")[0].idem, undefined);
     socket().drop(1006);
     await assert.rejects(pending, (e: HeraldError) => e.code === "connection_lost");
     mock.timers.tick(60_000);
@@ -205,6 +228,35 @@ describe("HeraldClient", () => {
     accept(socket());
     assert.equal(sockets.length, 2);
     assert.equal(socket().sentOf("publish").length, 0);
+  });
+
+  test("after a reconnect every view resumes from its position; a mismatched delta asks for a full snapshot", async () => {
+    const { client, socket } = await started();
+    const view = client.subscribe("chat:1");
+    accept(socket());
+    const [first] = socket().sentOf("subscribe");
+    assert.equal(first.since, undefined, "nothing to resume from yet");
+    socket().receive({ type: "snapshot", id: first.id, topic: "chat:1", epoch: "e", seq: 3, entries: [{ key: "a", seq: 3, data: 1 }] });
+    socket().drop(1006);
+    mock.timers.tick(60_000);
+    await settle();
+    accept(socket());
+    const [resume] = socket().sentOf("subscribe");
+    assert.deepEqual(resume.since, { "chat:1": { epoch: "e", seq: 3 } });
+    socket().receive({ type: "snapshot", id: resume.id, topic: "chat:1", epoch: "e", seq: 9, since: 2, entries: [], deleted: ["a"] });
+    const [full] = socket().sentOf("subscribe").slice(1);
+    assert.equal(full.since, undefined, "a delta from elsewhere: a full snapshot instead");
+    assert.deepEqual([...view.entries.keys()], ["a"]);
+  });
+
+  test("a conditional publish that conflicts rejects with the key's current version", async () => {
+    const { client, socket } = await started();
+    accept(socket());
+    const pending = client.publish({ topic: "t", op: "set", key: "k", data: 2, ifVersion: 4 });
+    const [sent] = socket().sentOf("publish");
+    assert.equal(sent.ifVersion, 4);
+    socket().receive({ type: "error", id: sent.id, topic: "t", key: "k", code: "conflict", message: "moved on", version: 6 });
+    await assert.rejects(pending, (e: HeraldError) => e.code === "conflict" && e.version === 6 && e.key === "k");
   });
 
   test("pings at the heartbeat, measures latency, and drops a connection whose pongs stop", async () => {

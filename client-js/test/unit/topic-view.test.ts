@@ -88,10 +88,38 @@ describe("TopicView", () => {
     v.onSnapshot((_, info) => infos.push(info));
     v.applySnapshot(snapshot(40, "e1", [{ key: "old", seq: 40, data: 1 }], "r1"), false);
     v.applySnapshot(snapshot(2, "e2", [{ key: "new", seq: 2, data: 2 }]), true);
-    assert.deepEqual(infos, [{ epochChanged: false, unasked: false }, { epochChanged: true, unasked: true }]);
+    assert.deepEqual(infos, [{ epochChanged: false, unasked: false, delta: false }, { epochChanged: true, unasked: true, delta: false }]);
     assert.deepEqual(keys(v), ["new"]);
     assert.equal(v.seq, 2);
     assert.equal(v.applyEvent(event(3, "set", "x", 0)), "applied");
+  });
+
+  test("a delta removes the deleted keys and sets the changed entries, keeping seq order", () => {
+    const v = view();
+    const infos: SnapshotInfo[] = [];
+    v.onSnapshot((_, info) => infos.push(info));
+    v.applySnapshot(snapshot(3, "e", [{ key: "a", seq: 1, data: 1 }, { key: "b", seq: 2, data: 2 }, { key: "c", seq: 3, data: 3 }]), false);
+    v.setStatus("resyncing");
+    const delta: Snapshot = { type: "snapshot", id: "r", topic: "chat:1", epoch: "e", seq: 7, since: 3,
+      entries: [{ key: "a", seq: 5, data: 10 }, { key: "d", seq: 7, data: 4 }], deleted: ["b"] };
+    assert.equal(v.applySnapshot(delta, false), "applied");
+    assert.deepEqual(keys(v), ["c", "a", "d"]);
+    assert.equal(v.entries.get("a")!.data, 10);
+    assert.equal(v.seq, 7);
+    assert.equal(v.status, "live");
+    assert.deepEqual(infos[1], { epochChanged: false, unasked: false, delta: true, changed: 2, deleted: 1 });
+    assert.equal(v.applyEvent(event(8, "delete", "c")), "applied");
+  });
+
+  test("a delta from a position the view does not hold is a mismatch and changes nothing", () => {
+    const v = view();
+    v.applySnapshot(snapshot(3, "e", [{ key: "a", seq: 3, data: 1 }]), false);
+    const from = (since: number, epoch: string): Snapshot =>
+      ({ type: "snapshot", topic: "chat:1", epoch, seq: 9, since, entries: [], deleted: ["a"] });
+    assert.equal(v.applySnapshot(from(2, "e"), false), "mismatch");
+    assert.equal(v.applySnapshot(from(3, "other"), false), "mismatch");
+    assert.deepEqual(keys(v), ["a"]);
+    assert.equal(v.seq, 3);
   });
 
   test("listeners hear every event and every change, and can be removed", () => {
