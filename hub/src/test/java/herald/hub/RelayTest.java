@@ -107,6 +107,41 @@ class RelayTest {
         assertEquals(testKit.system().address().toString(), answer.node());
     }
 
+    /**
+     * A relay started after removals answers a delta as the owner would (the history comes with the
+     * owner's state), and the owner applies conditions and idem keys.
+     */
+    @Test
+    void aRelayResumesFromTheOwnersHistoryAndTheOwnerKeepsConditionsAndIdemKeys() {
+        TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
+        for (String key : List.of("a", "b", "c", "d")) {
+            publish("hist", key, acks);
+        }
+        registry.tell(new TopicRegistry.Forward("hist", new Topic.Publish(new Change("hist", Op.DELETE, "a", null, null, 1L, "del-a"),
+                "p", System.nanoTime(), acks.getRef())));
+        assertEquals(new Topic.Published("hist", 5, "p", false), acks.receiveMessage(Duration.ofSeconds(10)));
+        registry.tell(new TopicRegistry.Forward("hist", new Topic.Publish(new Change("hist", Op.DELETE, "a", null, null, 1L, "del-a"),
+                "p", System.nanoTime(), acks.getRef())));
+        assertEquals(new Topic.Published("hist", 5, "p", true), acks.receiveMessage(Duration.ofSeconds(10)), "a repeat");
+        registry.tell(new TopicRegistry.Forward("hist", new Topic.Publish(new Change("hist", Op.SET, "b", null, "2", 1L, null),
+                "q", System.nanoTime(), acks.getRef())));
+        assertEquals(new Topic.Conflicted("hist", "b", 2, "q"), acks.receiveMessage(Duration.ofSeconds(10)));
+
+        TestProbe<ApiBody.TopicState> state = testKit.createTestProbe();
+        registry.tell(new TopicRegistry.Forward("hist", new Topic.GetState(null, state.getRef())));
+        String epoch = state.receiveMessage(Duration.ofSeconds(10)).epoch();
+        registry.tell(new TopicRegistry.Forward("hist", new Topic.GetState(new Position(epoch, 4), state.getRef())));
+        ApiBody.TopicState delta = state.receiveMessage(Duration.ofSeconds(10));
+        assertEquals(List.of("a"), delta.deleted(), "the owner's delta over the HTTP API");
+
+        TestSubscriber sub = new TestSubscriber(testKit, metrics);
+        registry.tell(new TopicRegistry.Forward("hist", sub.subscribe("s", new Position(epoch, 4))));
+        sub.notices.expectMessageClass(Topic.Subscribed.class, Duration.ofSeconds(10));
+        assertEquals("{\"type\":\"snapshot\",\"id\":\"s\",\"topic\":\"hist\",\"epoch\":\"" + epoch
+                        + "\",\"seq\":5,\"since\":4,\"entries\":[],\"deleted\":[\"a\"]}",
+                sub.frames.receiveMessage(Duration.ofSeconds(10)), "the relay's delta");
+    }
+
     /** Everything that crosses nodes goes through Jackson (CBOR) and comes back equal, actor refs included. */
     @Test
     void clusterMessagesSurviveTheirSerializer() throws Exception {
