@@ -30,6 +30,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketVersion;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -53,6 +54,9 @@ final class Clients implements AutoCloseable {
     /** Bench messages received, by the publishing step they were tagged with. */
     final AtomicLongArray receivedByStep = new AtomicLongArray(MAX_STEPS);
     final AtomicLong snapshots = new AtomicLong();
+    /** Snapshots that were deltas (they carry "since"), and the bytes of all snapshots received. */
+    final AtomicLong deltaSnapshots = new AtomicLong();
+    final AtomicLong snapshotBytes = new AtomicLong();
     final AtomicLong gaps = new AtomicLong();
     final AtomicLong errors = new AtomicLong();
     final ConcurrentHashMap<Integer, AtomicLong> closeCodes = new ConcurrentHashMap<>();
@@ -82,7 +86,15 @@ final class Clients implements AutoCloseable {
 
     /** Opens one connection and subscribes it; completes once every topic's snapshot has arrived. */
     CompletableFuture<Conn> connect(List<String> topics) {
-        Conn conn = new Conn(topics);
+        return connect(topics, Map.of());
+    }
+
+    /**
+     * The same, resuming each topic from a position (epoch and seq) that a connection before held,
+     * as {@link Conn#positions} recorded it.
+     */
+    CompletableFuture<Conn> connect(List<String> topics, Map<String, Position> since) {
+        Conn conn = new Conn(topics, since);
         bootstrap.clone().handler(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
@@ -105,8 +117,15 @@ final class Clients implements AutoCloseable {
         group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     }
 
+    /** Where a connection stands in a topic, from the last snapshot it received. */
+    record Position(String epoch, long seq) {
+    }
+
     /** One client connection. */
     final class Conn extends SimpleChannelInboundHandler<Object> {
+        /** Each topic's position as of its snapshot: the bench publishes to resumed topics only while clients are away. */
+        final Map<String, Position> positions = new ConcurrentHashMap<>();
+        private final Map<String, Position> since;
         final CompletableFuture<Conn> ready = new CompletableFuture<>();
         /** Completes with the close code the server sent (1006 when the connection just ended). */
         final CompletableFuture<Integer> closed = new CompletableFuture<>();
@@ -116,8 +135,9 @@ final class Clients implements AutoCloseable {
         private long lastSeq = -1;
         volatile Channel channel;
 
-        Conn(List<String> topics) {
+        Conn(List<String> topics, Map<String, Position> since) {
             this.topics = topics;
+            this.since = since;
             DefaultHttpHeaders headers = new DefaultHttpHeaders();
             if (token != null) {
                 headers.add("Authorization", "Bearer " + token);
@@ -174,7 +194,18 @@ final class Clients implements AutoCloseable {
             for (int i = 0; i < topics.size(); i++) {
                 frame.append(i == 0 ? "\"" : ",\"").append(topics.get(i)).append('"');
             }
-            channel.writeAndFlush(new TextWebSocketFrame(frame.append("]}").toString()));
+            frame.append(']');
+            if (!since.isEmpty()) {
+                frame.append(",\"since\":{");
+                String separator = "";
+                for (Map.Entry<String, Position> p : since.entrySet()) {
+                    frame.append(separator).append('"').append(p.getKey()).append("\":{\"epoch\":\"")
+                            .append(p.getValue().epoch()).append("\",\"seq\":").append(p.getValue().seq()).append('}');
+                    separator = ",";
+                }
+                frame.append('}');
+            }
+            channel.writeAndFlush(new TextWebSocketFrame(frame.append('}').toString()));
         }
 
         private void onText(ByteBuf text) {
@@ -194,7 +225,12 @@ final class Clients implements AutoCloseable {
                 }
             } else if (startsWith(text, "{\"type\":\"snapshot\"")) {
                 lastSeq = number(text, "\"seq\":");
+                positions.put(string(text, "\"topic\":\""), new Position(string(text, "\"epoch\":\""), lastSeq));
                 snapshots.incrementAndGet();
+                snapshotBytes.addAndGet(text.readableBytes());
+                if (indexOf(text, "\"since\":") >= 0) {
+                    deltaSnapshots.incrementAndGet();
+                }
                 if (--pendingSnapshots == 0) {
                     ready.complete(this);
                 }
@@ -258,8 +294,8 @@ final class Clients implements AutoCloseable {
         return true;
     }
 
-    /** The whole number after the first {@code key} in the frame, or -1. */
-    private static long number(ByteBuf buf, String key) {
+    /** Where the first {@code key} in the frame ends, or -1. */
+    private static int indexOf(ByteBuf buf, String key) {
         byte[] pattern = key.getBytes(StandardCharsets.US_ASCII);
         int end = buf.writerIndex() - pattern.length;
         outer:
@@ -269,9 +305,25 @@ final class Clients implements AutoCloseable {
                     continue outer;
                 }
             }
+            return i + pattern.length;
+        }
+        return -1;
+    }
+
+    /** The string after the first {@code key} (which ends with its opening quote); names and epochs need no unescaping. */
+    private static String string(ByteBuf buf, String key) {
+        int start = indexOf(buf, key);
+        int end = start < 0 ? -1 : buf.indexOf(start, buf.writerIndex(), (byte) '"');
+        return end < 0 ? null : buf.toString(start, end - start, StandardCharsets.UTF_8);
+    }
+
+    /** The whole number after the first {@code key} in the frame, or -1. */
+    private static long number(ByteBuf buf, String key) {
+        int i = indexOf(buf, key);
+        if (i >= 0) {
             long value = 0;
             boolean any = false;
-            for (int k = i + pattern.length; k < buf.writerIndex(); k++) {
+            for (int k = i; k < buf.writerIndex(); k++) {
                 byte b = buf.getByte(k);
                 if (b < '0' || b > '9') {
                     break;

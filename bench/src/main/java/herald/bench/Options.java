@@ -25,6 +25,8 @@ final class Options {
               idle:   --hold S (20)
               slow:   --stalled K (10) --stall S (40: seconds the stalled clients read nothing, while --rate goes on)
               storm:  --topics T (5)
+              resume: --clients N (10000) --topics T (1) --entries E (1000) --changed F (0.01): a reconnect storm with
+                      full snapshots, then one resuming; F of each topic's entries change while the clients are away
               memory: --low N (1000) --clients N (5000) --top K (15): live heap per connection between the two counts,
                       by class (jcmd GC.class_histogram of --server-pid)
             """;

@@ -67,6 +67,18 @@ final class Publisher {
         last.join();
     }
 
+    /** Sets the entries k{from} to k{to - 1} of a topic in one batch (at most 1000), each with this data string. */
+    void batch(String topic, int from, int to, String data) {
+        StringBuilder body = new StringBuilder("{\"changes\":[");
+        for (int i = from; i < to; i++) {
+            body.append(i == from ? "" : ",").append("{\"topic\":\"").append(topic).append("\",\"op\":\"set\",\"key\":\"k")
+                    .append(i).append("\",\"data\":\"").append(data).append("\"}");
+        }
+        if (!post(body.append("]}").toString()).join()) {
+            throw new IllegalStateException("Herald refused a batch for " + topic);
+        }
+    }
+
     /** Publishes one message to each topic, for giving topics some state or probing delivery. */
     void once(String topic) {
         post("{\"topic\":\"" + topic + "\",\"op\":\"set\",\"key\":\"probe\",\"data\":{\"t\":" + System.nanoTime()

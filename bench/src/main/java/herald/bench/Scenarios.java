@@ -10,13 +10,14 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.HdrHistogram.Histogram;
 
-/** The five scenarios. Each returns its summary as one JSON object. */
+/** The scenarios. Each returns its summary as one JSON object. */
 final class Scenarios {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Connections whose handshake may be under way at once. */
@@ -42,6 +43,7 @@ final class Scenarios {
             case "slow" -> slow();
             case "storm" -> storm();
             case "memory" -> memory();
+            case "resume" -> resume();
             default -> throw new IllegalArgumentException("unknown scenario " + options.scenario);
         };
     }
@@ -247,6 +249,60 @@ final class Scenarios {
         return out;
     }
 
+    /**
+     * A reconnect storm twice over, for topics of {@code --entries} entries of which {@code --changed}
+     * change while the clients are away: once with every client asking for full snapshots, once with
+     * each resuming from the position it held. Reports the time until all are back and the snapshot
+     * bytes they received, for both.
+     */
+    private ObjectNode resume() throws Exception {
+        int n = options.integer("clients", 10_000);
+        int topicCount = options.integer("topics", 1);
+        int entries = options.integer("entries", 1000);
+        double changedShare = options.number("changed", 0.01);
+        String padding = "x".repeat(options.integer("size", 128));
+        List<String> topics = new ArrayList<>();
+        for (int t = 0; t < topicCount; t++) {
+            String topic = "resume:" + t;
+            topics.add(topic);
+            for (int from = 0; from < entries; from += 1000) {
+                publisher.batch(topic, from, Math.min(entries, from + 1000), padding);
+            }
+        }
+        List<Clients.Conn> conns = connect(n, topics);
+        ObjectNode out = summary(conns.size());
+        out.put("topicsPerClient", topicCount).put("entries", entries);
+        int changed = (int) Math.max(1, Math.round(entries * changedShare));
+        out.put("changedWhileAway", changed);
+        conns = reconnectStorm(out.putObject("full"), conns, topics, changed, padding, false);
+        conns = reconnectStorm(out.putObject("resume"), conns, topics, changed, padding, true);
+        double fullBytes = out.path("full").path("snapshotBytes").asDouble();
+        out.put("bytesRatio", fullBytes == 0 ? 0 : round(out.path("resume").path("snapshotBytes").asDouble() / fullBytes));
+        return out;
+    }
+
+    /** Drops every connection, changes {@code changed} entries of each topic, and brings every client back. */
+    private List<Clients.Conn> reconnectStorm(ObjectNode out, List<Clients.Conn> conns, List<String> topics, int changed,
+                                              String padding, boolean resume) throws Exception {
+        conns.forEach(Clients.Conn::drop);
+        for (String topic : topics) {
+            publisher.batch(topic, 0, changed, padding + "-changed");
+        }
+        long snapshotsBefore = clients.snapshots.get();
+        long deltasBefore = clients.deltaSnapshots.get();
+        long bytesBefore = clients.snapshotBytes.get();
+        double cpuBefore = server.cpuSeconds();
+        long start = System.nanoTime();
+        List<Clients.Conn> back = connect(conns.size(), topics, resume ? conns : null);
+        out.put("reconnected", back.size());
+        out.put("secondsUntilAllBack", round((System.nanoTime() - start) / 1e9));
+        out.put("serverCpuSeconds", round(server.cpuSeconds() - cpuBefore));
+        out.put("snapshots", clients.snapshots.get() - snapshotsBefore);
+        out.put("deltaSnapshots", clients.deltaSnapshots.get() - deltasBefore);
+        out.put("snapshotBytes", clients.snapshotBytes.get() - bytesBefore);
+        return back;
+    }
+
     /** Publishes for a while as step {@code step} and reports delivery and latency of that step's messages. */
     private ObjectNode measure(int step, String topic, double rate, double seconds, int receivers) throws Exception {
         clients.currentStep = step;
@@ -272,13 +328,19 @@ final class Scenarios {
     }
 
     private List<Clients.Conn> connect(int n, List<String> topics) throws Exception {
-        log("connecting %d clients to %s", n, topics);
+        return connect(n, topics, null);
+    }
+
+    /** Connects {@code n} clients; with {@code resumeFrom}, client i resumes from the positions connection i held. */
+    private List<Clients.Conn> connect(int n, List<String> topics, List<Clients.Conn> resumeFrom) throws Exception {
+        log("connecting %d clients to %s%s", n, topics, resumeFrom == null ? "" : ", resuming");
         long start = System.nanoTime();
         Semaphore inFlight = new Semaphore(IN_FLIGHT);
         List<CompletableFuture<Clients.Conn>> pending = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             inFlight.acquire();
-            CompletableFuture<Clients.Conn> f = clients.connect(topics);
+            CompletableFuture<Clients.Conn> f = resumeFrom == null ? clients.connect(topics)
+                    : clients.connect(topics, Map.copyOf(resumeFrom.get(i).positions));
             f.whenComplete((c, e) -> inFlight.release());
             pending.add(f);
         }

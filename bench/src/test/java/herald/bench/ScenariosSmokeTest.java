@@ -40,6 +40,7 @@ class ScenariosSmokeTest {
             "storm   | --clients 50 --topics 3",
             "fanout  | --clients 50 --rate 20 --step 1 --max-steps 2 --batch on",
             "memory  | --low 10 --clients 50 --top 5",
+            "resume  | --clients 50 --entries 200 --changed 0.05",
     })
     void scenarioRunsAndReports(String scenario, String flags) throws Exception {
         // The memory scenario reads the class histogram of the server's JVM: here, this one.
@@ -57,6 +58,11 @@ class ScenariosSmokeTest {
             case "slow" -> assertTrue(result.path("withStalled").path("deliveryRatio").asDouble() > 0.9, result.toString());
             case "memory" -> assertTrue(result.path("heapPerConnectionBytes").asLong() > 0
                     && result.path("topClasses").size() == 5, result.toString());
+            case "resume" -> {
+                assertEquals(0, result.path("full").path("deltaSnapshots").asInt(), result.toString());
+                assertEquals(50, result.path("resume").path("deltaSnapshots").asInt(), result.toString());
+                assertTrue(result.path("bytesRatio").asDouble() < 0.2, result.toString());
+            }
             default -> assertEquals(150, result.path("freshSnapshots").asInt(), result.toString());
         }
     }
