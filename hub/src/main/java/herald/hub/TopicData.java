@@ -125,13 +125,22 @@ final class TopicData {
         return entry == null ? 0 : entry.seq();
     }
 
-    /**
-     * Numbers and applies a change, unless its {@code idem} was applied already or its
-     * {@code ifVersion} is not the key's version. The first step is the change itself, then one
-     * delete with event "evicted" per entry pushed out by the retention limit, each numbered right
-     * after the last.
-     */
+    /** Numbers and applies a change: {@link #plan}, then {@link #commit} when it is to be applied. */
     Outcome apply(Change change, long nowNanos) {
+        Outcome outcome = plan(change, nowNanos);
+        if (outcome instanceof Applied applied) {
+            commit(applied.steps(), change.idem(), nowNanos);
+        }
+        return outcome;
+    }
+
+    /**
+     * What a change would do, changing nothing: a repeat of an {@code idem} applied already, a
+     * conflict with {@code ifVersion}, or the numbered steps: the change itself, then one delete with
+     * event "evicted" per entry the retention limit pushes out, each numbered right after the last.
+     * A durable owner journals the steps before it commits them.
+     */
+    Outcome plan(Change change, long nowNanos) {
         forgetOldIdems(nowNanos);
         if (change.idem() != null) {
             Remembered earlier = idems.get(change.idem());
@@ -142,32 +151,33 @@ final class TopicData {
         if (change.ifVersion() != null && versionOf(change.key()) != change.ifVersion()) {
             return new Conflict(versionOf(change.key()));
         }
-        List<Step> steps = new ArrayList<>(1);
         long changeSeq = seq + 1;
-        boolean mayEvict = true;
         Step step = switch (change.op()) {
-            case SET -> {
-                mayEvict = !entries.containsKey(change.key());
-                yield new Step(changeSeq, Op.SET, change.key(), change.event(), change.data());
-            }
+            case SET -> new Step(changeSeq, Op.SET, change.key(), change.event(), change.data());
             case APPEND -> new Step(changeSeq, Op.APPEND, Long.toString(changeSeq), change.event(), change.data());
             case DELETE -> new Step(changeSeq, Op.DELETE, change.key(), change.event(), null);
             case CLEAR -> new Step(changeSeq, Op.CLEAR, null, change.event(), null);
         };
-        replay(step);
+        List<Step> steps = new ArrayList<>(1);
         steps.add(step);
-        if (mayEvict) {
-            while (entries.size() > limits.maxEntries()) {
-                Entry oldest = entries.values().iterator().next();
-                Step eviction = new Step(seq + 1, Op.DELETE, oldest.key(), "evicted", null);
-                replay(eviction);
-                steps.add(eviction);
+        boolean adds = (change.op() == Op.SET || change.op() == Op.APPEND) && !entries.containsKey(step.key());
+        int over = adds ? entries.size() + 1 - limits.maxEntries() : 0;
+        if (over > 0) {
+            // The oldest entries go; the one just added is the newest, so never among them.
+            Iterator<Entry> oldest = entries.values().iterator();
+            for (int i = 0; i < over && oldest.hasNext(); i++) {
+                steps.add(new Step(changeSeq + 1 + i, Op.DELETE, oldest.next().key(), "evicted", null));
             }
         }
-        if (change.idem() != null) {
-            idems.put(change.idem(), new Remembered(changeSeq, nowNanos));
-        }
         return new Applied(steps);
+    }
+
+    /** Applies planned steps and remembers the change's idem key, if it has one. */
+    void commit(List<Step> steps, String idem, long nowNanos) {
+        steps.forEach(this::replay);
+        if (idem != null) {
+            idems.put(idem, new Remembered(steps.get(0).seq(), nowNanos));
+        }
     }
 
     /** Applies a step numbered elsewhere (or just now by {@link #apply}). */
