@@ -26,6 +26,7 @@ public record HeraldSettings(
         Api api,
         boolean webEnabled,
         Cluster cluster,
+        Durable durable,
         Duration shutdownGrace) {
 
     public enum AuthMode {
@@ -159,12 +160,55 @@ public record HeraldSettings(
                     new Api(bytes(c, "herald.api.max-body"), positive(c, "herald.api.ask-timeout")),
                     bool(c, "herald.web.enabled"),
                     cluster(c),
+                    durable(c),
                     positive(c, "herald.shutdown-grace"));
             settings.checkTogether(root);
             return settings;
         } catch (ConfigException e) {
             throw new SettingsException("bad configuration: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Durable topics: which ones, where their journal lives, how often a snapshot is taken.
+     *
+     * @param url empty for the embedded H2 database in {@code directory}
+     */
+    public record Durable(List<TopicPattern> topics, String directory, int snapshotEvery, String url, String user,
+                          String password) {
+        public boolean isDurable(String topic) {
+            for (TopicPattern pattern : topics) {
+                if (pattern.matches(topic)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        public boolean enabled() {
+            return !topics.isEmpty();
+        }
+
+        public boolean embedded() {
+            return url.isEmpty();
+        }
+
+        /** The JDBC URL: the configured one, or H2 in a file under the directory, each commit written before it returns. */
+        public String jdbcUrl() {
+            return embedded()
+                    ? "jdbc:h2:file:" + new java.io.File(directory, "herald").getAbsolutePath() + ";WRITE_DELAY=0"
+                    : url;
+        }
+    }
+
+    private static Durable durable(Config c) {
+        List<TopicPattern> topics = patterns(c, "herald.durable.topics").stream().map(TopicPattern::compile).toList();
+        String url = string(c, "herald.durable.database.url");
+        if (!url.isEmpty() && !url.startsWith("jdbc:postgresql:") && !url.startsWith("jdbc:h2:")) {
+            throw new SettingsException("herald.durable.database.url: expected a jdbc:postgresql: or jdbc:h2: URL, got \"" + url + "\"");
+        }
+        return new Durable(topics, nonEmpty(c, "herald.durable.directory"), positiveInt(c, "herald.durable.snapshot-every"),
+                url, string(c, "herald.durable.database.user"), string(c, "herald.durable.database.password"));
     }
 
     private static Cluster cluster(Config c) {

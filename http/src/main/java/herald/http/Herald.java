@@ -40,6 +40,7 @@ public final class Herald implements AutoCloseable {
                         // The limits Herald's clients meet are Herald's, not a hidden cap of Pekko's.
                         + "pekko.http.server.max-connections = " + settings.limits().maxTcpConnections())
                 .withFallback(cluster(settings.cluster()))
+                .withFallback(durable(settings.durable()))
                 .withFallback(config);
         Authenticator authenticator = Authenticator.create(settings.auth());
         HttpsConnectionContext https = Tls.serverContext(settings.tls());
@@ -67,6 +68,38 @@ public final class Herald implements AutoCloseable {
                 "pekko.cluster.downing-provider-class", "org.apache.pekko.cluster.sbr.SplitBrainResolverProvider",
                 "pekko.cluster.split-brain-resolver.active-strategy", cluster.splitBrainStrategy(),
                 "pekko.cluster.split-brain-resolver.stable-after", cluster.downAfter().toMillis() + "ms"));
+    }
+
+    /**
+     * The Pekko Persistence settings for durable topics: the JDBC journal and snapshot store on one
+     * shared connection pool, H2 or PostgreSQL; none without durable topics. The pool does not fail
+     * at start when the database is down (initializationFailTimeout -1): Herald starts, and durable
+     * topics answer unavailable until it is back.
+     */
+    private static Config durable(HeraldSettings.Durable durable) {
+        if (!durable.enabled()) {
+            return ConfigFactory.empty();
+        }
+        boolean postgres = durable.jdbcUrl().startsWith("jdbc:postgresql:");
+        String db = "pekko-persistence-jdbc.shared-databases.herald";
+        Map<String, Object> settings = new java.util.HashMap<>(Map.of(
+                "pekko.persistence.journal.plugin", "jdbc-journal",
+                "pekko.persistence.snapshot-store.plugin", "jdbc-snapshot-store",
+                "jdbc-journal.use-shared-db", "herald",
+                "jdbc-snapshot-store.use-shared-db", "herald",
+                "jdbc-read-journal.use-shared-db", "herald",
+                db + ".profile", postgres ? "slick.jdbc.PostgresProfile$" : "slick.jdbc.H2Profile$",
+                db + ".db.url", durable.jdbcUrl(),
+                db + ".db.driver", postgres ? "org.postgresql.Driver" : "org.h2.Driver",
+                db + ".db.user", durable.user().isEmpty() && !postgres ? "sa" : durable.user(),
+                db + ".db.password", durable.password()));
+        settings.putAll(Map.of(
+                db + ".db.numThreads", 4,
+                db + ".db.maxConnections", 4,
+                db + ".db.minConnections", 1,
+                db + ".db.connectionTimeout", 3000,
+                db + ".db.initializationFailTimeout", -1));
+        return ConfigFactory.parseMap(settings);
     }
 
     public InetSocketAddress address() {

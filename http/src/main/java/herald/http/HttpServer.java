@@ -6,6 +6,8 @@ import herald.hub.Connections;
 import herald.hub.Hub;
 import herald.hub.HubMetrics;
 import herald.hub.LocalTopics;
+import herald.hub.DurableOwners;
+import herald.hub.DurableStore;
 import herald.hub.TopicOwners;
 import herald.hub.TopicRegistry;
 import herald.protocol.CloseCode;
@@ -81,6 +83,8 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
     private final HttpsConnectionContext https;
     private final Connections connections;
     private final Readiness readiness;
+    /** The durable topics' database, watched; null without durable topics. */
+    private final DurableStore store;
     private final PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
     private final HubMetrics metrics = new HubMetrics(prometheus);
@@ -97,9 +101,10 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
         this.https = https;
         this.connections = new Connections(settings.limits());
         boolean clustered = settings.cluster().enabled();
+        this.store = settings.durable().enabled() ? DurableStore.start(settings.durable(), metrics) : null;
         this.readiness = new Readiness(connections, clustered
                 ? () -> Cluster.get(context.getSystem()).selfMember().status() == MemberStatus.up()
-                : () -> true);
+                : () -> true, store == null ? () -> true : store::available);
         new JvmMemoryMetrics().bindTo(prometheus);
         gcMetrics.bindTo(prometheus);
         new JvmThreadMetrics().bindTo(prometheus);
@@ -112,9 +117,18 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
                 .register(prometheus);
 
         FrameCodec codec = new FrameCodec();
+        TopicRegistry.OwnerChoice owners;
+        if (clustered) {
+            TopicOwners sharded = TopicOwners.start(context.getSystem(), settings, metrics);
+            owners = topic -> sharded;
+        } else if (store != null) {
+            DurableOwners durable = DurableOwners.start(context, settings, store, metrics);
+            owners = topic -> settings.durable().isDurable(topic) ? durable : null;
+        } else {
+            owners = TopicRegistry.OwnerChoice.NONE;
+        }
         ActorRef<TopicRegistry.Command> registry = context.spawn(
-                TopicRegistry.create(settings.topics(), settings.limits().maxTopics(), codec, metrics,
-                        clustered ? TopicOwners.start(context.getSystem(), settings) : null), "topics");
+                TopicRegistry.create(settings.topics(), settings.limits().maxTopics(), codec, metrics, owners), "topics");
         Hub hub = new Hub(settings, codec, new LocalTopics(registry, context.getSystem().scheduler()), connections,
                 metrics, authenticator);
         HeraldRoutes routes = new HeraldRoutes(hub, prometheus, readiness, context.getSystem());
@@ -135,6 +149,9 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
                 })
                 .onSignal(PostStop.class, stop -> {
                     gcMetrics.close();
+                    if (store != null) {
+                        store.close();
+                    }
                     return this;
                 })
                 .build();

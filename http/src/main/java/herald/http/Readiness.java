@@ -5,16 +5,19 @@ import java.util.function.BooleanSupplier;
 
 /**
  * Whether Herald takes connections: once it is bound (and, in a cluster, once this node is an Up
- * member), and never again once shutdown has begun.
+ * member, and with durable topics, while their database answers), and never again once shutdown
+ * has begun.
  */
 public final class Readiness {
     private final Connections connections;
     private final BooleanSupplier member;
+    private final BooleanSupplier storage;
     private volatile boolean bound;
 
-    Readiness(Connections connections, BooleanSupplier member) {
+    Readiness(Connections connections, BooleanSupplier member, BooleanSupplier storage) {
         this.connections = connections;
         this.member = member;
+        this.storage = storage;
     }
 
     void bound() {
@@ -22,7 +25,7 @@ public final class Readiness {
     }
 
     boolean isReady() {
-        return bound && member.getAsBoolean() && !connections.draining();
+        return bound && member.getAsBoolean() && storage.getAsBoolean() && !connections.draining();
     }
 
     String state() {
@@ -32,6 +35,9 @@ public final class Readiness {
         if (!bound) {
             return "starting";
         }
-        return member.getAsBoolean() ? "ready" : "joining the cluster";
+        if (!member.getAsBoolean()) {
+            return "joining the cluster";
+        }
+        return storage.getAsBoolean() ? "ready" : "durable topics' database unreachable";
     }
 }

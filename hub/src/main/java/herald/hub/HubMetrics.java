@@ -42,6 +42,9 @@ public final class HubMetrics {
     private final Counter resumedFull;
     private final Counter conflicts;
     private final Counter duplicates;
+    /** Durable topics: from a change's events handed to the journal to the write confirmed. */
+    final Timer journalWrite;
+    final Counter journalFailures;
 
     public HubMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -79,6 +82,12 @@ public final class HubMetrics {
                 .description("Frames waiting in connections' outbound buffers, sampled per connection")
                 .publishPercentileHistogram().minimumExpectedValue(1.0).maximumExpectedValue(65536.0)
                 .register(registry);
+        journalWrite = Timer.builder("herald.journal.write")
+                .description("Durable topics: from a change handed to the journal to its write confirmed")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(50_000))
+                .maximumExpectedValue(Duration.ofSeconds(10)).register(registry);
+        journalFailures = Counter.builder("herald.journal.failures")
+                .description("Durable topics: journal writes or recoveries that failed").register(registry);
         resumedDelta = resumes("delta");
         resumedFull = resumes("full");
         conflicts = Counter.builder("herald.publish.conflicts")

@@ -74,6 +74,10 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     private record OwnerLost(ActorRef<TopicOwner.Command> owner) implements Command {
     }
 
+    /** The owner cannot serve now (a durable topic whose database is unreachable): waiting subscribes are refused. */
+    public record OwnerUnavailable(String message) implements Command {
+    }
+
     /** A join can be lost while the cluster moves the owner (sent to a node being removed): ask again. */
     private enum RetryJoin implements Command {
         INSTANCE
@@ -126,7 +130,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
 
     /** {@code owners} is null on a single node, where the topic owns its state. */
     static Behavior<Command> create(String name, TopicLimits limits, FrameCodec codec, HubMetrics metrics,
-                                    TopicStats stats, ActorRef<TopicRegistry.Command> registry, TopicOwners owners) {
+                                    TopicStats stats, ActorRef<TopicRegistry.Command> registry, Owners owners) {
         return Behaviors.withTimers(timers -> Behaviors.setup(
                 context -> new Topic(context, timers, name, limits, codec, metrics, stats, registry, owners)));
     }
@@ -137,7 +141,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     private final HubMetrics metrics;
     private final TopicStats stats;
     private final ActorRef<TopicRegistry.Command> registry;
-    private final TopicOwners owners;
+    private final Owners owners;
     private final TimerScheduler<Command> timers;
     /** Insertion-ordered for stable iteration; keyed by session so that a resubscribe replaces the old one. */
     private final LinkedHashMap<ActorRef<Notice>, Subscription> subscribers = new LinkedHashMap<>();
@@ -149,7 +153,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
 
     private Topic(ActorContext<Command> context, TimerScheduler<Command> timers, String name, TopicLimits limits,
                   FrameCodec codec, HubMetrics metrics, TopicStats stats, ActorRef<TopicRegistry.Command> registry,
-                  TopicOwners owners) {
+                  Owners owners) {
         super(context);
         this.timers = timers;
         this.name = name;
@@ -183,6 +187,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
                 .onMessage(Synced.class, this::onSynced)
                 .onMessage(Replicated.class, this::onReplicated)
                 .onMessage(OwnerLost.class, this::onOwnerLost)
+                .onMessage(OwnerUnavailable.class, this::onOwnerUnavailable)
                 .onMessageEquals(RetryJoin.INSTANCE, () -> {
                     if (waiting != null) {
                         join();
@@ -242,7 +247,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
 
     /** On one node only: in a cluster the registry sends publishes to the owner, never to a relay. */
     private Behavior<Command> onPublish(Publish publish) {
-        TopicData.Outcome outcome = data.apply(publish.change(), System.nanoTime());
+        TopicData.Outcome outcome = data.apply(publish.change(), System.currentTimeMillis());
         if (outcome instanceof TopicData.Applied applied) {
             applied.steps().forEach(this::broadcast);
             metrics.publishLatency.record(System.nanoTime() - publish.receivedNanos(), TimeUnit.NANOSECONDS);
@@ -315,6 +320,26 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
             join();
         }
         return this;
+    }
+
+    /**
+     * Refuses the subscribes that wait for the owner. A relay that never had a state stops (nothing
+     * to keep); one that had goes on asking, for its subscribers.
+     */
+    private Behavior<Command> onOwnerUnavailable(OwnerUnavailable unavailable) {
+        if (waiting == null) {
+            return this;
+        }
+        for (Subscribe subscribe : waiting) {
+            subscribe.subscription().session.tell(
+                    new Refused(name, subscribe.requestId(), true, ErrorCode.UNAVAILABLE, unavailable.message()));
+        }
+        waiting.clear();
+        if (data == null) {
+            waiting = null;
+            timers.cancel(RetryJoin.INSTANCE);
+        }
+        return stopIfIdle();
     }
 
     /** Asks the owner (wherever sharding has it, or starts it) for its state; events wait until it comes. */

@@ -68,7 +68,15 @@ final class TopicData {
     record Delta(long since, List<Entry> entries, List<String> deleted) {
     }
 
-    private record Remembered(long seq, long atNanos) {
+    private record Remembered(long seq, long atMillis) {
+    }
+
+    /** An idem key as a snapshot keeps it: the seq it got and when (epoch ms). */
+    record IdemKey(String idem, long seq, long atMillis) {
+    }
+
+    /** Everything the state holds, as one immutable value: what a durable topic's snapshot stores. */
+    record Image(String epoch, long seq, List<Item> entries, History history, List<IdemKey> idems) {
     }
 
     final String epoch;
@@ -115,6 +123,18 @@ final class TopicData {
         return entries.values().stream().map(Item::of).toList();
     }
 
+    Image image() {
+        List<IdemKey> keys = new ArrayList<>(idems.size());
+        idems.forEach((idem, r) -> keys.add(new IdemKey(idem, r.seq(), r.atMillis())));
+        return new Image(epoch, seq, items(), history(), keys);
+    }
+
+    static TopicData of(Image image, TopicLimits limits) {
+        TopicData data = new TopicData(image.epoch(), limits, image.seq(), image.entries(), image.history());
+        image.idems().forEach(key -> data.idems.put(key.idem(), new Remembered(key.seq(), key.atMillis())));
+        return data;
+    }
+
     History history() {
         return new History(horizon, tombstones.entrySet().stream().map(t -> new Tombstone(t.getKey(), t.getValue())).toList());
     }
@@ -126,10 +146,10 @@ final class TopicData {
     }
 
     /** Numbers and applies a change: {@link #plan}, then {@link #commit} when it is to be applied. */
-    Outcome apply(Change change, long nowNanos) {
-        Outcome outcome = plan(change, nowNanos);
+    Outcome apply(Change change, long nowMillis) {
+        Outcome outcome = plan(change, nowMillis);
         if (outcome instanceof Applied applied) {
-            commit(applied.steps(), change.idem(), nowNanos);
+            commit(applied.steps(), change.idem(), nowMillis);
         }
         return outcome;
     }
@@ -140,8 +160,8 @@ final class TopicData {
      * event "evicted" per entry the retention limit pushes out, each numbered right after the last.
      * A durable owner journals the steps before it commits them.
      */
-    Outcome plan(Change change, long nowNanos) {
-        forgetOldIdems(nowNanos);
+    Outcome plan(Change change, long nowMillis) {
+        forgetOldIdems(nowMillis);
         if (change.idem() != null) {
             Remembered earlier = idems.get(change.idem());
             if (earlier != null) {
@@ -173,10 +193,10 @@ final class TopicData {
     }
 
     /** Applies planned steps and remembers the change's idem key, if it has one. */
-    void commit(List<Step> steps, String idem, long nowNanos) {
+    void commit(List<Step> steps, String idem, long nowMillis) {
         steps.forEach(this::replay);
         if (idem != null) {
-            idems.put(idem, new Remembered(steps.get(0).seq(), nowNanos));
+            idems.put(idem, new Remembered(steps.get(0).seq(), nowMillis));
         }
     }
 
@@ -253,12 +273,12 @@ final class TopicData {
     }
 
     /** An idem key is forgotten once outside both the window and the ttl, or early when over the cap. */
-    private void forgetOldIdems(long nowNanos) {
-        long ttl = limits.idempotencyTtl().toNanos();
+    private void forgetOldIdems(long nowMillis) {
+        long ttl = limits.idempotencyTtl().toMillis();
         Iterator<Remembered> oldest = idems.values().iterator();
         while (oldest.hasNext()) {
             Remembered first = oldest.next();
-            boolean expired = first.seq() <= seq - limits.idempotencyWindow() && nowNanos - first.atNanos() > ttl;
+            boolean expired = first.seq() <= seq - limits.idempotencyWindow() && nowMillis - first.atMillis() > ttl;
             if (!expired && idems.size() < limits.idempotencyMaxKeys()) {
                 return;
             }

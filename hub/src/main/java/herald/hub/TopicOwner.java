@@ -31,6 +31,10 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
  * subscribers as an unasked snapshot, so no client goes on believing the lost state.
  */
 public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
+    /*
+     * The in-memory owner of a cluster's topic. DurableTopicOwner is the journaled one; both speak
+     * these commands, so that relays and the registry need not know which they talk to.
+     */
 
     public static final EntityTypeKey<Command> KEY = EntityTypeKey.create(Command.class, "herald-topic");
 
@@ -61,7 +65,8 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
             implements ClusterMessage {
     }
 
-    private record RelayTerminated(ActorRef<Topic.Command> relay) implements Command {
+    /** A relay's node or actor is gone (an owner watches its relays with this). */
+    record RelayTerminated(ActorRef<Topic.Command> relay) implements Command {
     }
 
     /** Sharding's stop message when it hands the entity off or after passivation. */
@@ -69,7 +74,8 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
         INSTANCE
     }
 
-    private enum IdleCheck implements Command {
+    /** Timer: nothing to keep and nobody listening for {@link #IDLE_AFTER}. */
+    enum IdleCheck implements Command {
         INSTANCE
     }
 
@@ -126,7 +132,7 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
 
     private Behavior<Command> onApply(Apply apply) {
         TopicData.Outcome outcome = data.apply(new Change(name, apply.op(), apply.key(), apply.event(), apply.data(),
-                apply.ifVersion(), apply.idem()), System.nanoTime());
+                apply.ifVersion(), apply.idem()), System.currentTimeMillis());
         if (outcome instanceof TopicData.Applied applied) {
             Topic.Replicated replicated = new Topic.Replicated(data.epoch, applied.steps());
             relays.forEach(relay -> relay.tell(replicated));

@@ -10,37 +10,52 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 
 /**
  * The way to every topic's {@link TopicOwner} through Cluster Sharding, wherever in the cluster it
  * runs. Only the registry and the relays use it: sessions keep talking to their node's topics.
  */
-public final class TopicOwners {
+public final class TopicOwners implements Owners {
     private final ClusterSharding sharding;
     private final ActorSystem<?> system;
     private final Duration askTimeout;
 
-    private TopicOwners(ActorSystem<?> system, Duration askTimeout) {
+    private final HeraldSettings.Durable durable;
+
+    private TopicOwners(ActorSystem<?> system, Duration askTimeout, HeraldSettings.Durable durable) {
         this.system = system;
         this.sharding = ClusterSharding.get(system);
         this.askTimeout = askTimeout;
+        this.durable = durable;
     }
 
     /**
-     * Starts this node's part of the sharded topics. Shards are never moved to balance load: a moved
-     * owner would restart empty, so a topic stays where it started until its node leaves or is lost.
+     * Starts this node's part of the sharded topics. In-memory topics' shards are never moved to
+     * balance load: a moved owner would restart empty, so such a topic stays where it started until
+     * its node leaves or is lost. Durable topics are an entity type of their own whose shards do
+     * move (a moved owner recovers from the journal), so a joining node takes its share of them.
      */
-    public static TopicOwners start(ActorSystem<?> system, HeraldSettings settings) {
-        TopicOwners owners = new TopicOwners(system, settings.api().askTimeout());
+    public static TopicOwners start(ActorSystem<?> system, HeraldSettings settings, HubMetrics metrics) {
+        TopicOwners owners = new TopicOwners(system, settings.api().askTimeout(), settings.durable());
         owners.sharding.init(Entity.of(TopicOwner.KEY,
                         entity -> TopicOwner.create(entity, settings.topics().limitsFor(entity.getEntityId()), owners))
                 .withStopMessage(TopicOwner.Stop.INSTANCE)
                 .withAllocationStrategy(new NoRebalancing()));
+        if (settings.durable().enabled()) {
+            owners.sharding.init(Entity.of(DURABLE_KEY, entity -> DurableTopicOwner.create(entity.getEntityId(),
+                            settings.topics().limitsFor(entity.getEntityId()), settings.durable().snapshotEvery(), metrics,
+                            idle -> entity.getShard().tell(new ClusterSharding.Passivate<>(idle))))
+                    .withStopMessage(TopicOwner.Stop.INSTANCE));
+        }
         return owners;
     }
 
+    static final EntityTypeKey<TopicOwner.Command> DURABLE_KEY =
+            EntityTypeKey.create(TopicOwner.Command.class, "herald-durable-topic");
+
     private EntityRef<TopicOwner.Command> owner(String topic) {
-        return sharding.entityRefFor(TopicOwner.KEY, topic);
+        return sharding.entityRefFor(durable.isDurable(topic) ? DURABLE_KEY : TopicOwner.KEY, topic);
     }
 
     /** A message an owner received as it stopped, sent on to its next incarnation. */
@@ -48,18 +63,21 @@ public final class TopicOwners {
         owner(topic).tell(command);
     }
 
-    void join(String topic, ActorRef<Topic.Command> relay) {
+    @Override
+    public void join(String topic, ActorRef<Topic.Command> relay) {
         owner(topic).tell(new TopicOwner.Join(relay));
     }
 
-    void publish(String topic, Topic.Publish publish) {
+    @Override
+    public void publish(String topic, Topic.Publish publish) {
         Change change = publish.change();
         owner(topic).tell(new TopicOwner.Apply(change.op(), change.key(), change.event(), change.data(),
                 change.ifVersion(), change.idem(), publish.requestId(), publish.replyTo()));
     }
 
     /** Asks the owner and answers in the HTTP API's shape; no answer in time leaves the caller's ask to time out. */
-    void getState(String topic, Topic.GetState get) {
+    @Override
+    public void getState(String topic, Topic.GetState get) {
         AskPattern.<TopicOwner.Command, TopicOwner.State>ask(owner(topic),
                         replyTo -> new TopicOwner.GetState(get.since(), replyTo), askTimeout, system.scheduler())
                 .thenAccept(state -> get.replyTo().tell(new ApiBody.TopicState(topic, state.epoch(), state.seq(),

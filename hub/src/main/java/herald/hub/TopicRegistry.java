@@ -20,8 +20,9 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
  * This node's topic directory: starts a topic on its first message, forwards every message to it,
- * and stops it when it turns idle. In a cluster the topics here are relays of their owners; a
- * publish or a state query goes straight to the owner instead, with no relay started for it.
+ * and stops it when it turns idle. A topic whose owner lives elsewhere (every topic in a cluster,
+ * a durable topic on one node: see {@link OwnerChoice}) is a relay of that owner here; a publish or
+ * a state query goes straight to the owner instead, with no relay started for it.
  *
  * <p>Stopping is a handshake so that no message is lost to a topic that is on its way out: the
  * topic reports {@link Idle}; the registry sends it {@link Topic.Stop} and holds that topic's
@@ -49,9 +50,16 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     private record TopicTerminated(String topic, ActorRef<Topic.Command> ref) implements Command {
     }
 
-    /** {@code owners} is null on a single node. */
+    /** Which owner a topic has: null when the topic actor here owns it (an in-memory topic on one node). */
+    @FunctionalInterface
+    public interface OwnerChoice {
+        Owners ownersOf(String topic);
+
+        OwnerChoice NONE = topic -> null;
+    }
+
     public static Behavior<Command> create(HeraldSettings.Topics settings, int maxTopics, FrameCodec codec,
-                                           HubMetrics metrics, TopicOwners owners) {
+                                           HubMetrics metrics, OwnerChoice owners) {
         return Behaviors.setup(context -> new TopicRegistry(context, settings, maxTopics, codec, metrics, owners));
     }
 
@@ -62,7 +70,7 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     private final int maxTopics;
     private final FrameCodec codec;
     private final HubMetrics metrics;
-    private final TopicOwners owners;
+    private final OwnerChoice owners;
     /** Sorted, so that listing pages by name costs a lookup, not a sort of every topic. */
     private final TreeMap<String, Running> topics = new TreeMap<>();
     /** Messages held for topics that were asked to stop, until they stop or say they are still active. */
@@ -71,7 +79,7 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     private long incarnations;
 
     private TopicRegistry(ActorContext<Command> context, HeraldSettings.Topics settings, int maxTopics,
-                          FrameCodec codec, HubMetrics metrics, TopicOwners owners) {
+                          FrameCodec codec, HubMetrics metrics, OwnerChoice owners) {
         super(context);
         this.settings = settings;
         this.maxTopics = maxTopics;
@@ -92,12 +100,13 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     }
 
     private Behavior<Command> onForward(Forward forward) {
-        if (owners != null && forward.command() instanceof Topic.Publish publish) {
-            owners.publish(forward.topic(), publish);
+        Owners owner = owners.ownersOf(forward.topic());
+        if (owner != null && forward.command() instanceof Topic.Publish publish) {
+            owner.publish(forward.topic(), publish);
             return this;
         }
-        if (owners != null && forward.command() instanceof Topic.GetState get) {
-            owners.getState(forward.topic(), get);
+        if (owner != null && forward.command() instanceof Topic.GetState get) {
+            owner.getState(forward.topic(), get);
             return this;
         }
         List<Topic.Command> waiting = held.get(forward.topic());
@@ -145,7 +154,7 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
         String actorName = "topic-" + (++incarnations) + "-" + URLEncoder.encode(name, StandardCharsets.UTF_8);
         TopicStats stats = new TopicStats();
         ActorRef<Topic.Command> ref = getContext().spawn(
-                Topic.create(name, settings.limitsFor(name), codec, metrics, stats, getContext().getSelf(), owners),
+                Topic.create(name, settings.limitsFor(name), codec, metrics, stats, getContext().getSelf(), owners.ownersOf(name)),
                 actorName);
         getContext().watchWith(ref, new TopicTerminated(name, ref));
         metrics.topicStarted();

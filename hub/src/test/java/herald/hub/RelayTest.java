@@ -58,8 +58,8 @@ class RelayTest {
             return null;
         });
         settings = HeraldSettings.fromConfig(config);
-        registry = testKit.spawn(TopicRegistry.create(settings.topics(), 100, codec, metrics,
-                TopicOwners.start(testKit.system(), settings)), "topics");
+        TopicOwners owners = TopicOwners.start(testKit.system(), settings, metrics);
+        registry = testKit.spawn(TopicRegistry.create(settings.topics(), 100, codec, metrics, topic -> owners), "topics");
     }
 
     /** Leaving the cluster (sharding hands off, the member exits) takes longer than the testkit's default wait. */

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 /** The state rules behind resume, conditional and idempotent changes, checked against a model. */
 class TopicDataTest {
     private static final FrameCodec codec = new FrameCodec();
-    private static final long MINUTE = Duration.ofMinutes(1).toNanos();
+    private static final long MINUTE = Duration.ofMinutes(1).toMillis();
 
     private static TopicLimits limits(int maxEntries, int resumeWindow) {
         return new TopicLimits(maxEntries, resumeWindow, 50, Duration.ofMinutes(10), 200);

@@ -165,7 +165,7 @@ class TopicTest {
     @Test
     void theRegistryRestartsAStoppedTopicWithANewEpochAndLosesNoMessage() {
         HeraldSettings.Topics settings = new HeraldSettings.Topics(limits(10), List.of());
-        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 100, codec, metrics, null),
+        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 100, codec, metrics, TopicRegistry.OwnerChoice.NONE),
                 "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
         TestSubscriber sub = new TestSubscriber(testKit, metrics, 1000, true);
@@ -189,7 +189,7 @@ class TopicTest {
     @Test
     void theRegistryListsRunningTopicsInPagesByName() throws Exception {
         HeraldSettings.Topics settings = new HeraldSettings.Topics(limits(10), List.of());
-        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 100, codec, metrics, null),
+        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 100, codec, metrics, TopicRegistry.OwnerChoice.NONE),
                 "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
         TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
@@ -214,7 +214,7 @@ class TopicTest {
     @Test
     void theRegistryRefusesANewTopicOverMaxTopicsAndKeepsTheOthers() {
         HeraldSettings.Topics settings = new HeraldSettings.Topics(limits(10), List.of());
-        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 2, codec, metrics, null),
+        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 2, codec, metrics, TopicRegistry.OwnerChoice.NONE),
                 "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
         TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
@@ -241,7 +241,7 @@ class TopicTest {
     void theRegistryAnswersStateOfAnUnknownTopicWithoutStartingIt() throws Exception {
         HeraldSettings.Topics settings = new HeraldSettings.Topics(limits(10), List.of());
         HubMetrics own = HubMetrics.unregistered();
-        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 2, codec, own, null),
+        ActorRef<TopicRegistry.Command> registry = testKit.spawn(TopicRegistry.create(settings, 2, codec, own, TopicRegistry.OwnerChoice.NONE),
                 "registry-" + (++names));
         Topics topics = new LocalTopics(registry, testKit.system().scheduler());
         ApiBody.TopicState state = topics.<ApiBody.TopicState>ask("ghost", replyTo -> new Topic.GetState(null, replyTo), Duration.ofSeconds(3))
