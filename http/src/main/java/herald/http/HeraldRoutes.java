@@ -319,8 +319,9 @@ public final class HeraldRoutes extends AllDirectives {
             List<ApiBody.PublishResults.Result> results = new ArrayList<>(pending.size());
             for (CompletableFuture<Topic.PublishOutcome> outcome : pending) {
                 if (outcome.join() instanceof Topic.Refused refused) {
-                    return error(StatusCodes.SERVICE_UNAVAILABLE, refused.code(), refused.message() + " ("
-                            + results.size() + " changes before it were applied)");
+                    return error(StatusCodes.SERVICE_UNAVAILABLE, refused.code(), body.batch()
+                            ? refused.message() + " (the " + results.size() + " changes before it in the batch were applied)"
+                            : refused.message());
                 }
                 metrics.outcome(outcome.join());
                 if (outcome.join() instanceof Topic.Conflicted c) {

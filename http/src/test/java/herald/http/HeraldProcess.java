@@ -76,6 +76,13 @@ final class HeraldProcess implements AutoCloseable {
         process.toHandle().destroy();
     }
 
+    /** Waits for the process to end, after {@link #terminate}. */
+    void awaitExit() throws InterruptedException {
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            throw new AssertionError("Herald did not exit within 60 s of SIGTERM:\n" + output());
+        }
+    }
+
     /** SIGKILL: the machine is gone, nothing is closed cleanly. */
     void kill() throws InterruptedException {
         process.destroyForcibly();

@@ -102,10 +102,10 @@ public final class DurableStore implements AutoCloseable {
     /** Runs the bundled schema file, statement by statement; each is a no-op when its object exists. */
     private void createSchema(Statement statement) throws SQLException {
         String file = settings.jdbcUrl().startsWith("jdbc:postgresql:") ? "postgres.sql" : "h2.sql";
-        for (String sql : schema(file).split(";")) {
-            String withoutComments = sql.lines().filter(line -> !line.trim().startsWith("--")).reduce("", (a, b) -> a + "\n" + b).trim();
-            if (!withoutComments.isEmpty()) {
-                statement.execute(withoutComments);
+        String withoutComments = String.join("\n", schema(file).lines().filter(line -> !line.trim().startsWith("--")).toList());
+        for (String sql : withoutComments.split(";")) {
+            if (!sql.isBlank()) {
+                statement.execute(sql.trim());
             }
         }
     }
