@@ -185,6 +185,70 @@ class ClusterIT {
         }
     }
 
+    /**
+     * A durable topic's owner node is killed during a publish flood: its owner restarts on a survivor
+     * from the journal (PostgreSQL, shared by the nodes) with the same epoch and every acknowledged
+     * change, and a client on a survivor keeps its history (no new epoch reaches it).
+     */
+    @Test
+    void aDurableTopicsOwnerRecoversOnASurvivorWithItsEpochAndEveryAcknowledgedChange() throws Exception {
+        try (Postgres postgres = Postgres.start()) {
+            List<Node> nodes = startCluster("-Dherald.durable.topics.0=orders:*",
+                    "-Dherald.durable.database.url=" + postgres.url(), "-Dherald.durable.database.user=" + postgres.user());
+            try {
+                String topic = "orders:cluster";
+                publish(nodes.get(0), List.of(change(topic, "first", "1")));
+                int owner = nodeOwning(nodes, state(nodes.get(0), topic).path("node").asText());
+                int survivor = owner == 1 ? 2 : 1;
+                String epoch = state(nodes.get(survivor), topic).path("epoch").asText();
+                WsClient watcher = WsClient.connectWelcomed(nodes.get(survivor).herald.ws());
+                subscribe(watcher, List.of(topic));
+
+                Map<String, Long> acknowledged = new java.util.concurrent.ConcurrentHashMap<>();
+                java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+                java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+                Node publisherNode = nodes.get(survivor);
+                CompletableFuture<Void> flood = CompletableFuture.runAsync(() -> {
+                    while (!stop.get()) {
+                        String key = "k" + next.incrementAndGet();
+                        try {
+                            HttpResponse<String> answer = HTTP.send(HttpRequest.newBuilder(publisherNode.herald.http("/api/publish"))
+                                    .timeout(Duration.ofSeconds(30))
+                                    .POST(HttpRequest.BodyPublishers.ofString(change(topic, key, "1"))).build(),
+                                    HttpResponse.BodyHandlers.ofString());
+                            if (answer.statusCode() == 200) {
+                                acknowledged.put(key, Json.parse(answer.body()).path("results").get(0).path("seq").asLong());
+                            }
+                        } catch (Exception e) {
+                            // Refused or timed out while the owner moves: not acknowledged, so nothing is promised.
+                        }
+                    }
+                });
+                Eventually.await("changes acknowledged before the loss", CLUSTER_CHANGE, () -> acknowledged.size() >= 100);
+                nodes.get(owner).herald.kill();
+                int before = acknowledged.size();
+                Eventually.await("changes acknowledged again after the loss", CLUSTER_CHANGE, () -> acknowledged.size() >= before + 100);
+                stop.set(true);
+                flood.get(60, java.util.concurrent.TimeUnit.SECONDS);
+
+                JsonNode after = state(nodes.get(survivor), topic);
+                assertEquals(epoch, after.path("epoch").asText(), "the same history after the owner's loss");
+                assertNotEquals(owner, nodeOwning(nodes, after.path("node").asText()), "owned by a survivor now");
+                Map<String, Long> held = new HashMap<>();
+                after.path("entries").forEach(entry -> held.put(entry.path("key").asText(), entry.path("seq").asLong()));
+                acknowledged.forEach((key, seq) -> assertEquals(seq, held.get(key), "acknowledged " + key));
+                for (JsonNode frame = watcher.poll(Duration.ofMillis(500)); frame != null; frame = watcher.poll(Duration.ofMillis(500))) {
+                    if (frame.path("type").asText().equals("snapshot")) {
+                        assertEquals(epoch, frame.path("epoch").asText(), "no client is told of a new history: " + frame);
+                    }
+                }
+                watcher.close();
+            } finally {
+                stop(nodes);
+            }
+        }
+    }
+
     private record Node(HeraldProcess herald, int clusterPort) {
     }
 

@@ -275,7 +275,9 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
             return this;
         }
         timers.cancel(RetryJoin.INSTANCE);
-        boolean resynced = data != null;
+        // A durable owner that moved or restarted comes back with the same history: when nothing
+        // changed meanwhile, the subscribers hold its state already and are sent nothing.
+        boolean resynced = data != null && !(data.epoch.equals(synced.epoch()) && data.seq() == synced.seq());
         data = new TopicData(synced.epoch(), limits, synced.seq(), synced.entries(), synced.history());
         if (!synced.owner().equals(owner)) {
             if (owner != null) {
