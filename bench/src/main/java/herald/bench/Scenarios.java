@@ -44,6 +44,7 @@ final class Scenarios {
             case "storm" -> storm();
             case "memory" -> memory();
             case "resume" -> resume();
+            case "durable" -> durable();
             default -> throw new IllegalArgumentException("unknown scenario " + options.scenario);
         };
     }
@@ -279,6 +280,38 @@ final class Scenarios {
         double fullBytes = out.path("full").path("snapshotBytes").asDouble();
         out.put("bytesRatio", fullBytes == 0 ? 0 : round(out.path("resume").path("snapshotBytes").asDouble() / fullBytes));
         return out;
+    }
+
+    /**
+     * Acknowledged changes per second and their latency, one change per HTTP request: as fast as
+     * the server answers with {@code --in-flight} requests outstanding, once for one hot topic and
+     * once for {@code --topics} topics, then at {@code --rate} changes per second. {@code --prefix}
+     * picks the topics: ones Herald keeps durable (started with herald.durable.topics) or not.
+     */
+    private ObjectNode durable() throws Exception {
+        String prefix = options.string("prefix", "durable:");
+        int topics = options.integer("topics", 100);
+        int inFlight = options.integer("in-flight", 64);
+        double seconds = options.number("duration", 10);
+        double rate = options.number("rate", 1000);
+        Acknowledged publisher = new Acknowledged(options.publishUrl(), options.string("api-key", null),
+                options.integer("size", 128), options.integer("per-request", 1));
+        ObjectNode out = summary(0);
+        out.put("prefix", prefix).put("changesPerRequest", options.integer("per-request", 1));
+        log("warm-up 2 s");
+        publisher.saturate(prefix, topics, inFlight, 2);
+        report(out.putObject("oneTopic"), publisher.saturate(prefix, 1, inFlight, seconds));
+        report(out.putObject("topics" + topics), publisher.saturate(prefix, topics, inFlight, seconds));
+        report(out.putObject("paced" + Math.round(rate)), publisher.paced(prefix, topics, rate, seconds));
+        return out;
+    }
+
+    private static void report(ObjectNode out, Acknowledged.Result result) {
+        out.put("acknowledgedPerSec", Math.round(result.perSecond())).put("acknowledged", result.acknowledged())
+                .put("failed", result.failed());
+        Histogram h = result.latencyMicros();
+        out.put("p50Ms", ms(h, 50)).put("p99Ms", ms(h, 99)).put("maxMs", round(h.getMaxValue() / 1000.0));
+        log("%s", out);
     }
 
     /** Drops every connection, changes {@code changed} entries of each topic, and brings every client back. */

@@ -41,6 +41,7 @@ class ScenariosSmokeTest {
             "fanout  | --clients 50 --rate 20 --step 1 --max-steps 2 --batch on",
             "memory  | --low 10 --clients 50 --top 5",
             "resume  | --clients 50 --entries 200 --changed 0.05",
+            "durable | --prefix memory: --topics 5 --in-flight 4 --duration 1 --rate 50",
     })
     void scenarioRunsAndReports(String scenario, String flags) throws Exception {
         // The memory scenario reads the class histogram of the server's JVM: here, this one.
@@ -48,7 +49,7 @@ class ScenariosSmokeTest {
         String[] args = (scenario + " --url ws://127.0.0.1:" + herald.port() + "/ws " + flags + pid).split("\\s+");
         JsonNode result = Main.run(new Options(args));
         assertEquals(scenario, result.path("scenario").asText());
-        assertEquals(50, result.path("clients").asInt(), result.toString());
+        assertEquals(scenario.equals("durable") ? 0 : 50, result.path("clients").asInt(), result.toString());
         assertEquals(0, result.path("seqGaps").asInt(), result.toString());
         switch (scenario) {
             case "fanout" -> assertTrue(result.path("steps").size() >= 1
@@ -58,6 +59,8 @@ class ScenariosSmokeTest {
             case "slow" -> assertTrue(result.path("withStalled").path("deliveryRatio").asDouble() > 0.9, result.toString());
             case "memory" -> assertTrue(result.path("heapPerConnectionBytes").asLong() > 0
                     && result.path("topClasses").size() == 5, result.toString());
+            case "durable" -> assertTrue(result.path("oneTopic").path("acknowledged").asLong() > 0
+                    && result.path("paced50").path("failed").asLong() == 0, result.toString());
             case "resume" -> {
                 assertEquals(0, result.path("full").path("deltaSnapshots").asInt(), result.toString());
                 assertEquals(50, result.path("resume").path("deltaSnapshots").asInt(), result.toString());

@@ -74,6 +74,15 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
         INSTANCE
     }
 
+    /** From a durable topic's owner to its journal: changes to journal together, in one write. */
+    record WriteBatch(List<Apply> applies) implements Command {
+    }
+
+    /** From a durable topic's journal to its owner: the batch is written (or failed) and answered. */
+    enum BatchWritten implements Command {
+        INSTANCE
+    }
+
     /** Timer: nothing to keep and nobody listening for {@link #IDLE_AFTER}. */
     enum IdleCheck implements Command {
         INSTANCE

@@ -145,7 +145,10 @@ class RelayTest {
                 sub.frames.receiveMessage(Duration.ofSeconds(10)), "the relay's delta");
     }
 
-    /** Everything that crosses nodes goes through Jackson (CBOR) and comes back equal, actor refs included. */
+    /**
+     * Everything that crosses nodes or goes into a durable topic's journal goes through Jackson (CBOR)
+     * and comes back equal, actor refs included.
+     */
     @Test
     void clusterMessagesSurviveTheirSerializer() throws Exception {
         Serialization serialization = SerializationExtension.get(testKit.system().classicSystem());
@@ -168,6 +171,13 @@ class RelayTest {
                 new Topic.Published("t", 4, "r1", false),
                 new Topic.Published("t", 4, "r1", true),
                 new Topic.Conflicted("t", "k", 3, "r1"),
+                new TopicJournal.Began("e"),
+                new TopicJournal.Changed(List.of(new TopicData.Step(7, Op.SET, "k", "ev", "{\"a\":[1]}"),
+                        new TopicData.Step(8, Op.DELETE, "old", "evicted", null)), "idem-1", 1_700_000_000_000L),
+                new TopicJournal.Snapshot(new TopicData.Image("e", 8, List.of(new TopicData.Item("k", 7, null, "1")),
+                        new TopicData.History(3, List.of(new TopicData.Tombstone("old", 8))),
+                        List.of(new TopicData.IdemKey("idem-1", 7, 1_700_000_000_000L)))),
+                new TopicJournal.Snapshot(null),
                 new Topic.Refused("t", "r2", false, ErrorCode.TOO_MANY_TOPICS, "full"));
         for (Object message : messages) {
             Serializer serializer = serialization.findSerializerFor(message);
