@@ -156,6 +156,35 @@ class DurableTopicsIT {
         }
     }
 
+    /** A row this Herald cannot read makes its topic refuse, said once in the log; other durable topics go on. */
+    @Test
+    void aTopicWhoseJournalHoldsAForeignRowIsRefusedAndTheOthersGoOn() throws Exception {
+        try (Postgres postgres = Postgres.start()) {
+            HeraldProcess herald = HeraldProcess.start(List.of("-Dherald.durable.topics.0=orders:*",
+                    "-Dherald.durable.database.url=" + postgres.url(), "-Dherald.durable.database.user=" + postgres.user()), Map.of());
+            try {
+                publish(herald, "{\"topic\":\"orders:good\",\"op\":\"append\",\"data\":1}");
+                try (java.sql.Connection db = java.sql.DriverManager.getConnection(postgres.url(), postgres.user(), "");
+                     java.sql.Statement sql = db.createStatement()) {
+                    sql.execute("INSERT INTO event_journal (persistence_id, sequence_number, writer, write_timestamp, adapter_manifest,"
+                            + " event_ser_id, event_ser_manifest, event_payload) VALUES ('herald-topic|orders:bad', 1, 'someone else', 0, '',"
+                            + " 33, 'com.example.NotHeralds', '\\x00ff'::bytea)");
+                }
+                for (int i = 0; i < 3; i++) {
+                    HttpResponse<String> refused = post(herald, "{\"topic\":\"orders:bad\",\"op\":\"append\",\"data\":1}");
+                    assertEquals(503, refused.statusCode(), refused.body());
+                    assertEquals("unavailable", Json.parse(refused.body()).path("code").asText());
+                }
+                assertEquals(2, publish(herald, "{\"topic\":\"orders:good\",\"op\":\"append\",\"data\":2}"), "other topics go on");
+                String log = herald.output();
+                assertEquals(1, log.split("Durable topic \\[orders:bad\\] cannot be read from its journal", -1).length - 1,
+                        "said once:\n" + log);
+            } finally {
+                herald.close();
+            }
+        }
+    }
+
     /** What a flood left: the topic's epoch, the changes acknowledged to publishers and those a subscriber saw, by key. */
     private record Flood(String topic, String epoch, Map<String, Long> acknowledged, Map<String, Long> seen) {
     }

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.ChildFailed;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -33,15 +34,20 @@ final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command> {
         return Behaviors.setup(context -> new DurableTopicOwner(context, name, limits, snapshotEvery, metrics, passivation));
     }
 
+    private final String name;
     private final ActorRef<TopicOwner.Command> journal;
+    /** Why the journal cannot be read, once it cannot: the topic is then refused until Herald restarts. */
+    private String unreadable;
     private List<TopicOwner.Apply> waiting = new ArrayList<>();
-    private boolean writing;
+    /** The batch the journal is writing, empty when none is. */
+    private List<TopicOwner.Apply> writing = List.of();
     /** Asked to stop: it does once the changes it holds are written, so that none is lost with it. */
     private boolean stopping;
 
     private DurableTopicOwner(ActorContext<TopicOwner.Command> context, String name, TopicLimits limits, int snapshotEvery,
                               HubMetrics metrics, Passivation passivation) {
         super(context);
+        this.name = name;
         ActorRef<TopicOwner.Command> self = context.getSelf();
         journal = context.spawn(TopicJournal.create(name, limits, snapshotEvery, metrics, () -> passivation.idle(self), self),
                 "journal");
@@ -53,36 +59,89 @@ final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command> {
         return newReceiveBuilder()
                 .onMessage(TopicOwner.Apply.class, apply -> {
                     waiting.add(apply);
+                    if (unreadable != null) {
+                        refuseWaiting();
+                    }
                     writeNext();
                     return this;
                 })
+                .onMessage(TopicOwner.JournalUnreadable.class, failed -> {
+                    unreadable(failed.reason());
+                    getContext().stop(journal);
+                    return this;
+                })
+                .onMessage(TopicOwner.Join.class, join -> {
+                    if (unreadable != null) {
+                        join.relay().tell(new Topic.OwnerUnavailable(refusal()));
+                    } else {
+                        journal.tell(join);
+                    }
+                    return this;
+                })
                 .onMessageEquals(TopicOwner.BatchWritten.INSTANCE, () -> {
-                    writing = false;
+                    writing = List.of();
                     writeNext();
                     stopWhenWritten();
                     return this;
                 })
                 .onMessageEquals(TopicOwner.Stop.INSTANCE, () -> {
                     stopping = true;
+                    if (unreadable != null) {
+                        return Behaviors.stopped();
+                    }
                     stopWhenWritten();
                     return this;
                 })
                 .onMessage(TopicOwner.Command.class, command -> {
-                    journal.tell(command);
+                    if (unreadable == null) {
+                        journal.tell(command);
+                    }
                     return this;
                 })
-                .onSignal(Terminated.class, terminated -> Behaviors.stopped())
+                .onSignal(ChildFailed.class, failed -> {
+                    unreadable(TopicJournal.rootCause(failed.getCause()).toString());
+                    return this;
+                })
+                .onSignal(Terminated.class, terminated -> unreadable == null || stopping ? Behaviors.stopped() : this)
                 .build();
     }
 
+    /**
+     * The journal holds what this Herald cannot read (a corrupted or foreign row, events of another
+     * version). Trying again would not mend it, so the topic is refused, said once in the log, and
+     * other topics go on.
+     */
+    private void unreadable(String reason) {
+        if (unreadable == null) {
+            unreadable = reason;
+            getContext().getLog().error("Durable topic [{}] cannot be read from its journal and is refused until an operator "
+                    + "repairs it and Herald restarts: {}", name, reason);
+        }
+        // The batch being written is lost with the journal's stash: its publishers are told too.
+        waiting.addAll(0, writing);
+        writing = List.of();
+        refuseWaiting();
+    }
+
+    private String refusal() {
+        return "the durable topic " + name + " cannot be read from its journal; see the server's log";
+    }
+
+    private void refuseWaiting() {
+        for (TopicOwner.Apply apply : waiting) {
+            apply.replyTo().tell(new Topic.Refused(name, apply.requestId(), false, herald.protocol.ErrorCode.UNAVAILABLE, refusal()));
+        }
+        waiting.clear();
+    }
+
     private void stopWhenWritten() {
-        if (stopping && !writing && waiting.isEmpty()) {
+        if (stopping && writing.isEmpty() && waiting.isEmpty()) {
             journal.tell(TopicOwner.Stop.INSTANCE);
         }
     }
 
     private void writeNext() {
-        if (writing || waiting.isEmpty()) {
+        if (!writing.isEmpty() || waiting.isEmpty()) {
             return;
         }
         List<TopicOwner.Apply> batch;
@@ -93,7 +152,7 @@ final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command> {
             batch = new ArrayList<>(waiting.subList(0, MAX_BATCH));
             waiting.subList(0, MAX_BATCH).clear();
         }
-        writing = true;
+        writing = batch;
         journal.tell(new TopicOwner.WriteBatch(batch));
     }
 }

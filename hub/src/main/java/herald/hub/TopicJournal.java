@@ -227,6 +227,9 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
                     return state;
                 })
                 .onEvent(Changed.class, (state, changed) -> {
+                    if (state.data == null) {
+                        throw new IllegalStateException("a change before the topic's first event: not a journal Herald wrote");
+                    }
                     if (changed.steps().get(0).seq() > state.data.seq()) {
                         state.data.commit(changed.steps(), changed.idem(), changed.atMillis());
                     }
@@ -266,12 +269,35 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
                         "Topic [{}] recovered from the journal at seq [{}]", name, state.data == null ? 0 : state.data.seq()))
                 .onSignal(RecoveryFailed.class, (state, failed) -> {
                     metrics.journalFailures.increment();
-                    context.getLog().error("Topic [{}] could not recover from the journal and is not served: {}",
-                            name, failed.getFailure().toString());
+                    if (unreadable(failed.getFailure())) {
+                        owner.tell(new TopicOwner.JournalUnreadable(rootCause(failed.getFailure()).toString()));
+                    } else {
+                        // The database is away: DurableStore says so once; the journal tries again with backoff.
+                        context.getLog().debug("Topic [{}] could not recover from the journal yet: {}", name, failed.getFailure().toString());
+                    }
                 })
                 .onSignal(PreRestart.instance(), state -> refuseWriting())
                 .onSignal(PostStop.instance(), state -> refuseWriting())
                 .build();
+    }
+
+    /** A failure that trying again cannot mend: rows that are not events of this version of Herald. */
+    static boolean unreadable(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof java.io.NotSerializableException || cause instanceof ClassCastException
+                    || cause instanceof com.fasterxml.jackson.core.JacksonException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static Throwable rootCause(Throwable failure) {
+        Throwable cause = failure;
+        while (cause.getCause() != null && cause.getCause() != cause) {
+            cause = cause.getCause();
+        }
+        return cause;
     }
 
     /** A write failed (the actor restarts) or the owner stops: whoever waits for one is told, nothing is delivered. */

@@ -78,6 +78,10 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     record WriteBatch(List<Apply> applies) implements Command {
     }
 
+    /** From a durable topic's journal to its owner: what it holds cannot be read (a corrupted or foreign row). */
+    record JournalUnreadable(String reason) implements Command {
+    }
+
     /** From a durable topic's journal to its owner: the batch is written (or failed) and answered. */
     enum BatchWritten implements Command {
         INSTANCE
