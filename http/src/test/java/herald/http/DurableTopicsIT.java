@@ -150,6 +150,29 @@ class DurableTopicsIT {
                 String log = herald.output();
                 assertEquals(1, log.split("database is unreachable", -1).length - 1, "said once per outage:\n" + log);
                 assertTrue(log.contains("reachable again"), log);
+
+                // Lost while running: the same, and back again without a restart.
+                postgres.stopServer();
+                List<Integer> answered = new ArrayList<>();
+                Map<Integer, Integer> statusOf = new HashMap<>();
+                Eventually.await("durable topics refuse while the database is away", Duration.ofSeconds(30), () -> {
+                    int attempt = 100 + answered.size();
+                    int status = post(herald, "{\"topic\":\"orders:9\",\"op\":\"append\",\"data\":" + attempt + "}").statusCode();
+                    answered.add(attempt);
+                    statusOf.put(attempt, status);
+                    return status == 503;
+                });
+                assertEquals(200, post(herald, "{\"topic\":\"memory:9\",\"op\":\"append\",\"data\":2}").statusCode());
+                postgres.startServer();
+                Eventually.await("durable topics serve again", Duration.ofSeconds(30),
+                        () -> post(herald, "{\"topic\":\"orders:9\",\"op\":\"append\",\"data\":3}").statusCode() == 200);
+                JsonNode state = state(herald, "orders:9");
+                List<Integer> held = new ArrayList<>();
+                state.path("entries").forEach(entry -> held.add(entry.path("data").asInt()));
+                for (int attempt : answered) {
+                    assertEquals(statusOf.get(attempt) == 200, held.contains(attempt),
+                            "applied exactly when acknowledged: " + statusOf + " " + state);
+                }
             } finally {
                 herald.close();
             }

@@ -18,6 +18,11 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * under way, the changes that arrive wait here and go to the journal together as the next write, so
  * a hot topic costs one database round trip per batch rather than per change, and a change waits at
  * most for the write before it. Everything else goes straight to the journal.
+ *
+ * <p>Changes go to the journal only while it is ready. After a failed write or recovery (the
+ * database is away) they are refused with {@code unavailable} at once, until the journal has
+ * recovered again, rather than held where a publisher's timeout would leave it unsure whether its
+ * change was applied.
  */
 final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command> {
 
@@ -43,6 +48,10 @@ final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command> {
     private List<TopicOwner.Apply> writing = List.of();
     /** Asked to stop: it does once the changes it holds are written, so that none is lost with it. */
     private boolean stopping;
+    /** Starting: changes wait for the recovery. Failed: changes are refused until the journal is ready again. */
+    private enum Journal { STARTING, READY, FAILED }
+
+    private Journal journalState = Journal.STARTING;
 
     private DurableTopicOwner(ActorContext<TopicOwner.Command> context, String name, TopicLimits limits, int snapshotEvery,
                               HubMetrics metrics, Passivation passivation) {
@@ -59,10 +68,21 @@ final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command> {
         return newReceiveBuilder()
                 .onMessage(TopicOwner.Apply.class, apply -> {
                     waiting.add(apply);
-                    if (unreadable != null) {
+                    if (unreadable != null || journalState == Journal.FAILED) {
                         refuseWaiting();
                     }
                     writeNext();
+                    return this;
+                })
+                .onMessageEquals(TopicOwner.JournalReady.INSTANCE, () -> {
+                    journalState = Journal.READY;
+                    writeNext();
+                    return this;
+                })
+                .onMessageEquals(TopicOwner.JournalFailed.INSTANCE, () -> {
+                    journalState = Journal.FAILED;
+                    refuseWaiting();
+                    stopWhenWritten();
                     return this;
                 })
                 .onMessage(TopicOwner.JournalUnreadable.class, failed -> {
@@ -124,7 +144,9 @@ final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command> {
     }
 
     private String refusal() {
-        return "the durable topic " + name + " cannot be read from its journal; see the server's log";
+        return unreadable != null
+                ? "the durable topic " + name + " cannot be read from its journal; see the server's log"
+                : "the durable topic " + name + " cannot be written now (its database is away); it was not applied";
     }
 
     private void refuseWaiting() {
@@ -141,7 +163,7 @@ final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command> {
     }
 
     private void writeNext() {
-        if (!writing.isEmpty() || waiting.isEmpty()) {
+        if (!writing.isEmpty() || waiting.isEmpty() || journalState != Journal.READY) {
             return;
         }
         List<TopicOwner.Apply> batch;

@@ -148,6 +148,8 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     /** A relay's subscribes that arrived before the owner's state; null once synced, and always on one node. */
     private List<Subscribe> waiting;
     private TopicData data;
+    /** Set when the owner said it cannot serve before this relay ever had a state: why subscribes are refused. */
+    private String unavailable;
     private ActorRef<TopicOwner.Command> owner;
     private boolean stopRequested;
 
@@ -201,6 +203,11 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     }
 
     private Behavior<Command> onSubscribe(Subscribe subscribe) {
+        if (unavailable != null) {
+            subscribe.subscription().session.tell(
+                    new Refused(name, subscribe.requestId(), true, ErrorCode.UNAVAILABLE, unavailable));
+            return stopIfIdle();
+        }
         if (waiting != null) {
             waiting.add(subscribe);
             return this;
@@ -338,6 +345,8 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         }
         waiting.clear();
         if (data == null) {
+            // Never had a state: it refuses what comes until it stops, and the next one asks again.
+            this.unavailable = unavailable.message();
             waiting = null;
             timers.cancel(RetryJoin.INSTANCE);
         }

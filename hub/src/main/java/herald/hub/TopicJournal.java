@@ -63,7 +63,10 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
     record Snapshot(TopicData.Image image) implements ClusterMessage {
     }
 
-    /** The journaled state: null data until the first event gives the topic its epoch. */
+    /**
+     * The journaled state: null data until the first event gives the topic its epoch. Mutable, and
+     * changed by the command handler ahead of the write (see the class comment); a restart empties it.
+     */
     static final class State {
         TopicData data;
     }
@@ -265,8 +268,11 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
     @Override
     public SignalHandler<State> signalHandler() {
         return newSignalHandlerBuilder()
-                .onSignal(RecoveryCompleted.instance(), state -> context.getLog().debug(
-                        "Topic [{}] recovered from the journal at seq [{}]", name, state.data == null ? 0 : state.data.seq()))
+                .onSignal(RecoveryCompleted.instance(), state -> {
+                    context.getLog().debug("Topic [{}] recovered from the journal at seq [{}]", name,
+                            state.data == null ? 0 : state.data.seq());
+                    owner.tell(TopicOwner.JournalReady.INSTANCE);
+                })
                 .onSignal(RecoveryFailed.class, (state, failed) -> {
                     metrics.journalFailures.increment();
                     if (unreadable(failed.getFailure())) {
@@ -274,9 +280,16 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
                     } else {
                         // The database is away: DurableStore says so once; the journal tries again with backoff.
                         context.getLog().debug("Topic [{}] could not recover from the journal yet: {}", name, failed.getFailure().toString());
+                        owner.tell(TopicOwner.JournalFailed.INSTANCE);
                     }
                 })
-                .onSignal(PreRestart.instance(), state -> refuseWriting())
+                .onSignal(PreRestart.instance(), state -> {
+                    // Pekko keeps the one empty state it was given and recovers into it again: what the
+                    // failed write had applied must go, so that recovery starts from nothing.
+                    state.data = null;
+                    refuseWriting();
+                    owner.tell(TopicOwner.JournalFailed.INSTANCE);
+                })
                 .onSignal(PostStop.instance(), state -> refuseWriting())
                 .build();
     }

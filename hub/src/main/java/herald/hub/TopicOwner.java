@@ -82,6 +82,16 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     record JournalUnreadable(String reason) implements Command {
     }
 
+    /** From a durable topic's journal to its owner: it holds its state (recovered) and takes writes. */
+    enum JournalReady implements Command {
+        INSTANCE
+    }
+
+    /** From a durable topic's journal to its owner: a write or recovery failed; it tries again after a backoff. */
+    enum JournalFailed implements Command {
+        INSTANCE
+    }
+
     /** From a durable topic's journal to its owner: the batch is written (or failed) and answered. */
     enum BatchWritten implements Command {
         INSTANCE
