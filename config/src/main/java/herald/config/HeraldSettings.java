@@ -175,7 +175,7 @@ public record HeraldSettings(
      * @param url empty for the embedded H2 database in {@code directory}
      */
     public record Durable(List<TopicPattern> topics, String directory, int snapshotEvery, String url, String user,
-                          String password) {
+                          String password, int poolSize) {
         public boolean isDurable(String topic) {
             for (TopicPattern pattern : topics) {
                 if (pattern.matches(topic)) {
@@ -208,7 +208,8 @@ public record HeraldSettings(
             throw new SettingsException("herald.durable.database.url: expected a jdbc:postgresql: or jdbc:h2: URL, got \"" + url + "\"");
         }
         return new Durable(topics, nonEmpty(c, "herald.durable.directory"), positiveInt(c, "herald.durable.snapshot-every"),
-                url, string(c, "herald.durable.database.user"), string(c, "herald.durable.database.password"));
+                url, string(c, "herald.durable.database.user"), string(c, "herald.durable.database.password"),
+                positiveInt(c, "herald.durable.database.pool-size"));
     }
 
     private static Cluster cluster(Config c) {

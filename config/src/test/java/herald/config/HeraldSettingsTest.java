@@ -1,6 +1,7 @@
 package herald.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -72,6 +73,22 @@ class HeraldSettingsTest {
     }
 
     @Test
+    void durableTopicsAreThoseOfTheirPatternsOnTheEmbeddedDatabaseUnlessAUrlIsGiven() {
+        HeraldSettings s = read("""
+                herald.durable.topics = ["orders:*", "board.**"]
+                herald.durable.directory = "/var/lib/herald"
+                """);
+        assertTrue(s.durable().enabled());
+        assertTrue(s.durable().isDurable("orders:1"));
+        assertTrue(s.durable().isDurable("board.a.b"));
+        assertFalse(s.durable().isDurable("chat:1"));
+        assertEquals("jdbc:h2:file:/var/lib/herald/herald;WRITE_DELAY=0", s.durable().jdbcUrl());
+        assertFalse(read("").durable().enabled());
+        assertEquals("jdbc:postgresql://db/herald",
+                read("herald.durable.database.url = \"jdbc:postgresql://db/herald\"").durable().jdbcUrl());
+    }
+
+    @Test
     void aPatternOverridesOnlyTheLimitsItNames() {
         HeraldSettings s = read("""
                 herald.topics.resume-window = 300
@@ -112,6 +129,10 @@ class HeraldSettingsTest {
             "herald.topics.retention = [{ pattern = [], max-entries = 1 }] | herald.topics.retention[0].pattern: expected a string",
             "herald.topics.retention = [{ pattern = \"a.*\", resume-window = 0 }] | herald.topics.retention[0].resume-window: expected a whole number of at least 1",
             "herald.topics.resume-window = all | herald.topics.resume-window: expected a whole number",
+            "herald.durable.topics = [\"a b\"] | herald.durable.topics",
+            "herald.durable.database.url = \"mysql://db\" | herald.durable.database.url: expected a jdbc:postgresql: or jdbc:h2: URL",
+            "herald.durable.database.pool-size = 0 | herald.durable.database.pool-size: expected a whole number of at least 1",
+            "herald.durable.snapshot-every = -5 | herald.durable.snapshot-every: expected a whole number of at least 1",
             "herald.topics.idempotency-ttl = 0s | herald.topics.idempotency-ttl: expected a duration above zero",
             "herald.topics.idempotency-max-keys = 10 | herald.topics.idempotency-max-keys (10) must be at least herald.topics.idempotency-window (10000)",
     })

@@ -94,8 +94,8 @@ public final class Herald implements AutoCloseable {
                 db + ".db.user", durable.user().isEmpty() && !postgres ? "sa" : durable.user(),
                 db + ".db.password", durable.password()));
         settings.putAll(Map.of(
-                db + ".db.numThreads", 4,
-                db + ".db.maxConnections", 4,
+                db + ".db.numThreads", durable.poolSize(),
+                db + ".db.maxConnections", durable.poolSize(),
                 db + ".db.minConnections", 1,
                 db + ".db.connectionTimeout", 3000,
                 db + ".db.initializationFailTimeout", -1));

@@ -68,10 +68,8 @@ public final class HubMetrics {
                 .register(registry);
         publishesHttp = publishes("http");
         publishesSocket = publishes("socket");
-        publishLatency = Timer.builder("herald.publish.latency")
-                .description("From a change entering Herald to its frame being handed to every subscriber's session")
-                .publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(10_000))
-                .maximumExpectedValue(Duration.ofSeconds(10)).register(registry);
+        publishLatency = latency("herald.publish.latency",
+                "From a change entering Herald to its frame being handed to every subscriber's session", Duration.ofNanos(10_000));
         slowConsumerCloses = Counter.builder("herald.slow.consumer.closes")
                 .description("Connections closed with 4008 because their outbound buffer overflowed").register(registry);
         for (ErrorCode code : ErrorCode.values()) {
@@ -82,10 +80,8 @@ public final class HubMetrics {
                 .description("Frames waiting in connections' outbound buffers, sampled per connection")
                 .publishPercentileHistogram().minimumExpectedValue(1.0).maximumExpectedValue(65536.0)
                 .register(registry);
-        journalWrite = Timer.builder("herald.journal.write")
-                .description("Durable topics: from a change handed to the journal to its write confirmed")
-                .publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(50_000))
-                .maximumExpectedValue(Duration.ofSeconds(10)).register(registry);
+        journalWrite = latency("herald.journal.write",
+                "Durable topics: from a batch of changes handed to the journal to its write confirmed", Duration.ofNanos(50_000));
         journalFailures = Counter.builder("herald.journal.failures")
                 .description("Durable topics: journal writes or recoveries that failed").register(registry);
         resumedDelta = resumes("delta");
@@ -94,6 +90,12 @@ public final class HubMetrics {
                 .description("Conditional changes refused because the key's version had moved on").register(registry);
         duplicates = Counter.builder("herald.publish.duplicates")
                 .description("Changes not applied because their idem key had been applied already").register(registry);
+    }
+
+    /** A latency histogram from {@code least} to 10 s. */
+    private Timer latency(String name, String description, Duration least) {
+        return Timer.builder(name).description(description).publishPercentileHistogram().minimumExpectedValue(least)
+                .maximumExpectedValue(Duration.ofSeconds(10)).register(registry);
     }
 
     private Counter resumes(String snapshot) {
