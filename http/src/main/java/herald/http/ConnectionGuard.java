@@ -1,5 +1,6 @@
 package herald.http;
 
+import herald.hub.Callbacks;
 import herald.config.HeraldSettings;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -145,7 +146,7 @@ final class ConnectionGuard extends GraphStage<BidiShape<HttpRequest, HttpReques
                 }
                 org.apache.pekko.stream.scaladsl.Flow watch = Flow.<ByteString>create()
                         .watchTermination((notUsed, done) -> {
-                            done.whenComplete((ok, error) -> streamedResponseEnded.invoke(NotUsed.getInstance()));
+                            done.whenCompleteAsync((ok, error) -> streamedResponseEnded.invoke(NotUsed.getInstance()), Callbacks.INLINE);
                             return notUsed;
                         }).asScala();
                 // The Java API has no transformDataBytes; every Java entity is a Scala one.

@@ -2,6 +2,7 @@ package herald.http;
 
 import herald.config.HeraldSettings;
 import herald.hub.Audit;
+import herald.hub.Callbacks;
 import herald.hub.AuthenticationException;
 import herald.hub.Authenticator;
 import herald.hub.Connections;
@@ -252,8 +253,8 @@ public final class HeraldRoutes extends AllDirectives {
                     "limit must be a whole number from 1 to " + MAX_PAGE));
         }
         return completeWithFuture(topics.list(after, limit, settings.api().askTimeout())
-                .thenApply(page -> json(StatusCodes.OK, page))
-                .exceptionally(this::failure));
+                .thenApplyAsync(page -> json(StatusCodes.OK, page), Callbacks.INLINE)
+                .exceptionallyAsync(this::failure, Callbacks.INLINE));
     }
 
     /** POST /api/publish: the whole batch is validated (and its permissions checked) before any change is applied. */
@@ -268,7 +269,7 @@ public final class HeraldRoutes extends AllDirectives {
                 .withSizeLimit(maxBody)
                 // Its own bound too: without one, toStrict applies Pekko's max-to-strict-bytes and fails otherwise.
                 .toStrict(settings.api().askTimeout().toMillis(), maxBody, materializer)
-                .thenCompose(entity -> {
+                .thenComposeAsync(entity -> {
                     FrameCodec.Changes body;
                     try {
                         body = codec.decodeChanges(utf8(entity.getData()));
@@ -292,8 +293,8 @@ public final class HeraldRoutes extends AllDirectives {
                     metrics.publishedOverHttp(changes.size());
                     Audit.published(remote, key == null ? null : key.id(), changes.size(), changes.get(0).topic());
                     return apply(body);
-                })
-                .exceptionally(this::failure);
+                }, Callbacks.INLINE)
+                .exceptionallyAsync(this::failure, Callbacks.INLINE);
         return completeWithFuture(response);
     }
 
@@ -315,7 +316,7 @@ public final class HeraldRoutes extends AllDirectives {
                     replyTo -> new Topic.Publish(change, null, received, replyTo), settings.api().askTimeout())
                     .toCompletableFuture());
         }
-        return CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).thenApply(done -> {
+        return CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).thenApplyAsync(done -> {
             List<ApiBody.PublishResults.Result> results = new ArrayList<>(pending.size());
             for (CompletableFuture<Topic.PublishOutcome> outcome : pending) {
                 if (outcome.join() instanceof Topic.Refused refused) {
@@ -337,7 +338,7 @@ public final class HeraldRoutes extends AllDirectives {
                 }
             }
             return json(StatusCodes.OK, new ApiBody.PublishResults(results));
-        });
+        }, Callbacks.INLINE);
     }
 
     /**
@@ -357,8 +358,8 @@ public final class HeraldRoutes extends AllDirectives {
         }
         return completeWithFuture(topics.<ApiBody.TopicState>ask(name, replyTo -> new Topic.GetState(since, replyTo),
                         settings.api().askTimeout())
-                .thenApply(state -> json(StatusCodes.OK, state))
-                .exceptionally(this::failure));
+                .thenApplyAsync(state -> json(StatusCodes.OK, state), Callbacks.INLINE)
+                .exceptionallyAsync(this::failure, Callbacks.INLINE));
     }
 
     /**

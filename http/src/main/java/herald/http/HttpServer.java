@@ -1,5 +1,6 @@
 package herald.http;
 
+import herald.hub.Callbacks;
 import herald.config.HeraldSettings;
 import herald.hub.Authenticator;
 import herald.hub.Connections;
@@ -196,6 +197,6 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
         });
         shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "herald-unbind", binding::unbind);
         shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "herald-terminate-connections",
-                () -> binding.terminate(Duration.ofSeconds(1)).thenApply(terminated -> Done.getInstance()));
+                () -> binding.terminate(Duration.ofSeconds(1)).thenApplyAsync(terminated -> Done.getInstance(), Callbacks.INLINE));
     }
 }

@@ -1,5 +1,6 @@
 package herald.http;
 
+import herald.hub.Callbacks;
 import herald.hub.Audit;
 import herald.hub.CloseConnection;
 import herald.hub.Connections;
@@ -63,7 +64,8 @@ final class SseEndpoint {
                     // so a stalled client holds no more than its socket buffers, as on the WebSocket.
                     .backpressureTimeout(hub.settings().websocket().closeGrace())
                     .watchTermination((notUsed, done) -> {
-                        done.whenComplete((ok, error) -> started.session().tell(ended(closedBy.get(), error)));
+                        done.whenCompleteAsync((ok, error) -> started.session().tell(ended(closedBy.get(), error)),
+                                Callbacks.INLINE);
                         return notUsed;
                     });
         }).mapMaterializedValue(done -> NotUsed.getInstance());

@@ -1,5 +1,6 @@
 package herald.http;
 
+import herald.hub.Callbacks;
 import herald.config.HeraldSettings;
 import herald.hub.CloseConnection;
 import herald.hub.Outbound;
@@ -126,7 +127,7 @@ final class WebSocketFrames {
             long timeout = settings.idleTimeout().toMillis();
             Sink<Message, NotUsed> inbound = Flow.<Message>create()
                     .filter(Message::isText)
-                    .mapAsync(1, message -> message.asTextMessage().toStrict(timeout, mat).thenApply(TextMessage::getStrictText))
+                    .mapAsync(1, message -> message.asTextMessage().toStrict(timeout, mat).thenApplyAsync(TextMessage::getStrictText, Callbacks.INLINE))
                     .to(ActorSink.actorRefWithBackpressure(wiring.session(),
                             (ActorRef<Session.Ack> ack, String text) -> new Session.Inbound(text, ack),
                             Session.InboundStarted::new, Session.Ack.INSTANCE, Session.InboundEnded.INSTANCE,
@@ -135,7 +136,8 @@ final class WebSocketFrames {
                     wiring.outbound().source().map(frame -> (Message) TextMessage.create(frame.text())));
         }).mapMaterializedValue(done -> NotUsed.getInstance());
         return upgrade.handleMessagesWith(handler.watchTermination((mat, done) -> {
-            done.whenComplete((ok, error) -> onEnded.accept(new Ended(error == null ? 1000 : 1011, "", false)));
+            done.whenCompleteAsync((ok, error) -> onEnded.accept(new Ended(error == null ? 1000 : 1011, "", false)),
+                    Callbacks.INLINE);
             return mat;
         }));
     }

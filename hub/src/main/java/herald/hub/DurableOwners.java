@@ -72,9 +72,9 @@ public final class DurableOwners implements Owners {
     public void getState(String topic, Topic.GetState get) {
         AskPattern.<Command, TopicOwner.State>ask(registry,
                         replyTo -> new Forward(topic, new TopicOwner.GetState(get.since(), replyTo)), askTimeout, scheduler)
-                .thenAccept(state -> get.replyTo().tell(new herald.protocol.ApiBody.TopicState(topic, state.epoch(),
+                .thenAcceptAsync(state -> get.replyTo().tell(new herald.protocol.ApiBody.TopicState(topic, state.epoch(),
                         state.seq(), state.since(), state.entries().stream().map(TopicData.Item::toEntry).toList(),
-                        state.deleted(), null)));
+                        state.deleted(), null)), Callbacks.INLINE);
     }
 
     private static final class Registry extends AbstractBehavior<Command> {

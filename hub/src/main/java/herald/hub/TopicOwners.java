@@ -80,8 +80,8 @@ public final class TopicOwners implements Owners {
     public void getState(String topic, Topic.GetState get) {
         AskPattern.<TopicOwner.Command, TopicOwner.State>ask(owner(topic),
                         replyTo -> new TopicOwner.GetState(get.since(), replyTo), askTimeout, system.scheduler())
-                .thenAccept(state -> get.replyTo().tell(new ApiBody.TopicState(topic, state.epoch(), state.seq(),
+                .thenAcceptAsync(state -> get.replyTo().tell(new ApiBody.TopicState(topic, state.epoch(), state.seq(),
                         state.since(), state.entries().stream().map(TopicData.Item::toEntry).toList(), state.deleted(),
-                        state.node())));
+                        state.node())), Callbacks.INLINE);
     }
 }
