@@ -249,6 +249,65 @@ class ClusterIT {
         }
     }
 
+    /** A node that joins later takes its share of durable topics (their shards move), and each keeps its history. */
+    @Test
+    void aJoiningNodeTakesItsShareOfDurableTopicsWhichKeepTheirHistory() throws Exception {
+        try (Postgres postgres = Postgres.start()) {
+            String[] durable = {"-Dherald.durable.topics.0=orders:*", "-Dherald.durable.database.url=" + postgres.url(),
+                    "-Dherald.durable.database.user=" + postgres.user()};
+            List<Node> nodes = startCluster(durable);
+            try {
+                List<String> topics = IntStream.range(0, 30).mapToObj(i -> "orders:r" + i).toList();
+                publish(nodes.get(0), topics.stream().map(topic -> change(topic, "k", "1")).toList());
+                Map<String, String> epochs = new HashMap<>();
+                for (String topic : topics) {
+                    epochs.put(topic, state(nodes.get(0), topic).path("epoch").asText());
+                }
+                nodes.add(joinLater(nodes, durable));
+                Eventually.await("the joining node owns some durable topics", CLUSTER_CHANGE, () -> {
+                    for (String topic : topics) {
+                        HttpResponse<String> answer = get(nodes.get(0), "/api/topics/" + topic);
+                        if (answer.statusCode() == 200 && nodeOwning(nodes, Json.parse(answer.body()).path("node").asText()) == 3) {
+                            return true;
+                        }
+                    }
+                    return false;
+                });
+                for (String topic : topics) {
+                    Eventually.await(topic + " answers after the move", CLUSTER_CHANGE,
+                            () -> get(nodes.get(1), "/api/topics/" + topic).statusCode() == 200);
+                    JsonNode state = state(nodes.get(1), topic);
+                    assertEquals(epochs.get(topic), state.path("epoch").asText(), "the same history: " + state);
+                    assertEquals(1, state.path("seq").asLong());
+                    assertEquals("k", state.path("entries").get(0).path("key").asText());
+                }
+            } finally {
+                stop(nodes);
+            }
+        }
+    }
+
+    /** Starts one more node, through the same seeds, and waits until it is an Up member. */
+    private static Node joinLater(List<Node> nodes, String... extra) throws Exception {
+        int port = freePorts(1)[0];
+        List<String> arguments = new ArrayList<>(List.of(
+                "-Dherald.cluster.enabled=on",
+                "-Dherald.cluster.port=" + port,
+                "-Dherald.cluster.seed-nodes.0=127.0.0.1:" + nodes.get(0).clusterPort(),
+                "-Dherald.cluster.seed-nodes.1=127.0.0.1:" + nodes.get(1).clusterPort(),
+                "-Dherald.cluster.down-after=2s"));
+        arguments.addAll(List.of(extra));
+        Node node = new Node(HeraldProcess.start(arguments, Map.of()), port);
+        try {
+            Eventually.await("node " + port + " joined the cluster", CLUSTER_CHANGE,
+                    () -> get(node, "/health/ready").statusCode() == 200);
+            return node;
+        } catch (RuntimeException | Error e) {
+            node.herald.close();
+            throw e;
+        }
+    }
+
     private record Node(HeraldProcess herald, int clusterPort) {
     }
 
