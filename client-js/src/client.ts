@@ -117,6 +117,8 @@ export class HeraldClient {
   private readonly queue: PendingPublish[] = [];
   private readonly inFlight = new Map<string, PendingPublish>();
   private readonly pendingSubscribes = new Map<string, Set<string>>();
+  /** Views refused with `unavailable` (a durable topic whose database is away), each asked again after a backoff. */
+  private readonly retries = new Map<TopicView, { attempt: number; timer: ReturnType<typeof setTimeout> }>();
   private readonly stateListeners = new Set<(change: StateChange) => void>();
   private readonly latencyListeners = new Set<(ms: number) => void>();
   private readonly errorListeners = new Set<(error: HeraldError) => void>();
@@ -233,6 +235,7 @@ export class HeraldClient {
     socket?.close(1000, "client closed");
     this.rejectQueued("the client was closed before this publish was sent");
     for (const view of this.views.values()) {
+      this.forgetRetry(view);
       view.setStatus("closed");
     }
     this.views.clear();
@@ -309,6 +312,9 @@ export class HeraldClient {
           this.answered(frame.id, frame.topic);
         }
         const view = this.views.get(frame.topic);
+        if (view !== undefined) {
+          this.forgetRetry(view);
+        }
         if (view?.applySnapshot(frame, frame.id === undefined) === "mismatch") {
           this.requestSnapshots([view], false);
         }
@@ -387,7 +393,11 @@ export class HeraldClient {
       const refused = frame.topic !== undefined ? [frame.topic] : [...subscribeTopics];
       for (const topic of refused) {
         this.answered(id!, topic);
-        this.views.get(topic)?.setStatus("failed", error);
+        const view = this.views.get(topic);
+        view?.setStatus("failed", error);
+        if (view !== undefined && frame.code === "unavailable") {
+          this.retryLater(view);
+        }
       }
       return;
     }
@@ -445,7 +455,28 @@ export class HeraldClient {
     }
   }
 
+  /**
+   * `unavailable` is the server saying "not now" (a durable topic's database is away): the view
+   * stays `failed` with that error and is asked for again with the reconnect backoff, until it works.
+   */
+  private retryLater(view: TopicView): void {
+    const attempt = (this.retries.get(view)?.attempt ?? 0) + 1;
+    const delay = Math.max(backoffDelay(attempt, this.reconnectOptions, this.options.random ?? Math.random), 100);
+    const timer = setTimeout(() => {
+      if (this.views.get(view.topic) === view && view.status === "failed") {
+        this.requestSnapshots([view]);
+      }
+    }, delay);
+    this.retries.set(view, { attempt, timer });
+  }
+
+  private forgetRetry(view: TopicView): void {
+    clearTimeout(this.retries.get(view)?.timer);
+    this.retries.delete(view);
+  }
+
   private detach(view: TopicView): void {
+    this.forgetRetry(view);
     if (this.views.get(view.topic) !== view) {
       return;
     }

@@ -292,6 +292,33 @@ describe("HeraldClient", () => {
     assert.equal(refresh.token, token(exp + 600));
   });
 
+  test("a subscription refused as unavailable is asked for again after a backoff, until it works", async () => {
+    const { client, socket } = await started();
+    accept(socket(), 600_000);
+    const view = client.subscribe("orders:1");
+    const first = socket().sentOf("subscribe")[0];
+    socket().receive({ type: "error", id: first.id, topic: "orders:1", code: "unavailable", message: "database away" });
+    assert.equal(view.status, "failed");
+    assert.equal(view.error?.code, "unavailable");
+    mock.timers.tick(5_000);
+    const second = socket().sentOf("subscribe")[1];
+    assert.deepEqual(second.topics, ["orders:1"]);
+    socket().receive({ type: "error", id: second.id, topic: "orders:1", code: "unavailable", message: "database away" });
+    mock.timers.tick(5_000);
+    const third = socket().sentOf("subscribe")[2];
+    socket().receive({ type: "snapshot", id: third.id, topic: "orders:1", epoch: "e", seq: 4, entries: [] });
+    assert.equal(view.status, "live");
+    mock.timers.tick(5_000);
+    assert.equal(socket().sentOf("subscribe").length, 3, "no more retries once it works");
+
+    const forbidden = client.subscribe("secret");
+    const refusal = socket().sentOf("subscribe")[3];
+    socket().receive({ type: "error", id: refusal.id, topic: "secret", code: "forbidden", message: "no" });
+    mock.timers.tick(5_000);
+    assert.equal(socket().sentOf("subscribe").length, 4, "other refusals are not retried");
+    assert.equal(forbidden.status, "failed");
+  });
+
   test("a subscription the server refuses or ends says why", async () => {
     const { client, socket } = await started();
     accept(socket());
