@@ -197,7 +197,7 @@ class ClusterIT {
                     "-Dherald.durable.database.url=" + postgres.url(), "-Dherald.durable.database.user=" + postgres.user());
             try {
                 String topic = "orders:cluster";
-                publish(nodes.get(0), List.of(change(topic, "first", "1")));
+                publishUntilAnswered(nodes.get(0), List.of(change(topic, "first", "1")));
                 int owner = nodeOwning(nodes, state(nodes.get(0), topic).path("node").asText());
                 int survivor = owner == 1 ? 2 : 1;
                 String epoch = state(nodes.get(survivor), topic).path("epoch").asText();
@@ -258,7 +258,7 @@ class ClusterIT {
             List<Node> nodes = startCluster(durable);
             try {
                 List<String> topics = IntStream.range(0, 30).mapToObj(i -> "orders:r" + i).toList();
-                publish(nodes.get(0), topics.stream().map(topic -> change(topic, "k", "1")).toList());
+                publishUntilAnswered(nodes.get(0), topics.stream().map(topic -> change(topic, "k", "1")).toList());
                 Map<String, String> epochs = new HashMap<>();
                 for (String topic : topics) {
                     epochs.put(topic, state(nodes.get(0), topic).path("epoch").asText());
@@ -420,6 +420,20 @@ class ClusterIT {
                 .POST(HttpRequest.BodyPublishers.ofString("{\"changes\":[" + String.join(",", changes) + "]}"))
                 .build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(200, response.statusCode(), response.body());
+    }
+
+    /**
+     * The first use of durable topics starts the journal and its owners across the cluster, which may
+     * take longer than one call's ask timeout on a busy machine: the changes go again, with idem keys,
+     * until answered, and apply once.
+     */
+    private static void publishUntilAnswered(Node node, List<String> changes) throws Exception {
+        List<String> once = IntStream.range(0, changes.size())
+                .mapToObj(i -> changes.get(i).replaceFirst("}$", ",\"idem\":\"first-" + i + "\"}")).toList();
+        Eventually.await("the first durable changes are answered", CLUSTER_CHANGE, () -> HTTP.send(
+                HttpRequest.newBuilder(node.herald.http("/api/publish")).timeout(Duration.ofSeconds(30))
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"changes\":[" + String.join(",", once) + "]}")).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
     }
 
     private static JsonNode state(Node node, String topic) throws Exception {

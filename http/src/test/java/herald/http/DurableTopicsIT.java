@@ -56,7 +56,17 @@ class DurableTopicsIT {
         List<String> arguments = new ArrayList<>(List.of("-Dherald.durable.topics.0=orders:*",
                 "-Dherald.durable.snapshot-every=50", "-Dherald.topics.max-entries=100000"));
         arguments.addAll(store.arguments());
-        return HeraldProcess.start(arguments, Map.of());
+        HeraldProcess herald = HeraldProcess.start(arguments, Map.of());
+        try {
+            // The first durable call starts the journal's connection pool, which a busy machine may take
+            // longer than one call's ask timeout to do; a topic of its own takes that wait.
+            Eventually.await("the journal answers", Duration.ofSeconds(60),
+                    () -> post(herald, "{\"topic\":\"orders:warm-up\",\"op\":\"set\",\"key\":\"k\",\"data\":1}").statusCode() == 200);
+            return herald;
+        } catch (Exception | AssertionError e) {
+            herald.close();
+            throw e;
+        }
     }
 
     @ParameterizedTest
