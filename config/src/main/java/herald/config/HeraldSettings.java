@@ -193,6 +193,16 @@ public record HeraldSettings(
             return url.isEmpty();
         }
 
+        /** PostgreSQL; otherwise H2 (embedded, or at a jdbc:h2: URL). */
+        public boolean postgres() {
+            return jdbcUrl().startsWith("jdbc:postgresql:");
+        }
+
+        /** The database user: the configured one, or H2's own default when none is. */
+        public String jdbcUser() {
+            return user.isEmpty() && !postgres() ? "sa" : user;
+        }
+
         /** The JDBC URL: the configured one, or H2 in a file under the directory, each commit written before it returns. */
         public String jdbcUrl() {
             return embedded()

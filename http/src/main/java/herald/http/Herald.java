@@ -80,7 +80,7 @@ public final class Herald implements AutoCloseable {
         if (!durable.enabled()) {
             return ConfigFactory.empty();
         }
-        boolean postgres = durable.jdbcUrl().startsWith("jdbc:postgresql:");
+        boolean postgres = durable.postgres();
         String db = "pekko-persistence-jdbc.shared-databases.herald";
         Map<String, Object> settings = new java.util.HashMap<>(Map.of(
                 "pekko.persistence.journal.plugin", "jdbc-journal",
@@ -91,7 +91,7 @@ public final class Herald implements AutoCloseable {
                 db + ".profile", postgres ? "slick.jdbc.PostgresProfile$" : "slick.jdbc.H2Profile$",
                 db + ".db.url", durable.jdbcUrl(),
                 db + ".db.driver", postgres ? "org.postgresql.Driver" : "org.h2.Driver",
-                db + ".db.user", durable.user().isEmpty() && !postgres ? "sa" : durable.user(),
+                db + ".db.user", durable.jdbcUser(),
                 db + ".db.password", durable.password()));
         settings.putAll(Map.of(
                 db + ".db.numThreads", durable.poolSize(),

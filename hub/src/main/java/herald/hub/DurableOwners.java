@@ -63,18 +63,14 @@ public final class DurableOwners implements Owners {
 
     @Override
     public void publish(String topic, Topic.Publish publish) {
-        var change = publish.change();
-        registry.tell(new Forward(topic, new TopicOwner.Apply(change.op(), change.key(), change.event(), change.data(),
-                change.ifVersion(), change.idem(), publish.requestId(), publish.replyTo())));
+        registry.tell(new Forward(topic, TopicOwner.Apply.of(publish)));
     }
 
     @Override
     public void getState(String topic, Topic.GetState get) {
         AskPattern.<Command, TopicOwner.State>ask(registry,
                         replyTo -> new Forward(topic, new TopicOwner.GetState(get.since(), replyTo)), askTimeout, scheduler)
-                .thenAcceptAsync(state -> get.replyTo().tell(new herald.protocol.ApiBody.TopicState(topic, state.epoch(),
-                        state.seq(), state.since(), state.entries().stream().map(TopicData.Item::toEntry).toList(),
-                        state.deleted(), null)), Callbacks.INLINE);
+                .thenAcceptAsync(state -> get.replyTo().tell(state.toApi(topic, null)), Callbacks.INLINE);
     }
 
     private static final class Registry extends AbstractBehavior<Command> {

@@ -85,23 +85,19 @@ public final class DurableStore implements AutoCloseable {
 
     private Connection connect() throws SQLException {
         Properties properties = new Properties();
-        if (!settings.user().isEmpty()) {
-            properties.setProperty("user", settings.user());
-            properties.setProperty("password", settings.password());
-        }
-        // The probe must not hang on a database that does not answer.
-        properties.setProperty("connectTimeout", "3");
-        properties.setProperty("socketTimeout", "5");
-        if (settings.embedded()) {
-            return DriverManager.getConnection(settings.jdbcUrl(), settings.user().isEmpty() ? "sa" : settings.user(),
-                    settings.password());
+        properties.setProperty("user", settings.jdbcUser());
+        properties.setProperty("password", settings.password());
+        if (settings.postgres()) {
+            // The probe must not hang on a database that does not answer (H2 refuses these settings).
+            properties.setProperty("connectTimeout", "3");
+            properties.setProperty("socketTimeout", "5");
         }
         return DriverManager.getConnection(settings.jdbcUrl(), properties);
     }
 
     /** Runs the bundled schema file, statement by statement; each is a no-op when its object exists. */
     private void createSchema(Statement statement) throws SQLException {
-        String file = settings.jdbcUrl().startsWith("jdbc:postgresql:") ? "postgres.sql" : "h2.sql";
+        String file = settings.postgres() ? "postgres.sql" : "h2.sql";
         String withoutComments = String.join("\n", schema(file).lines().filter(line -> !line.trim().startsWith("--")).toList());
         for (String sql : withoutComments.split(";")) {
             if (!sql.isBlank()) {

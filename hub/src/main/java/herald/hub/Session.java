@@ -11,7 +11,6 @@ import herald.protocol.ServerFrame;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Map;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;

@@ -1,8 +1,6 @@
 package herald.hub;
 
 import herald.config.HeraldSettings.TopicLimits;
-import herald.protocol.ApiBody;
-import herald.protocol.Change;
 import herald.protocol.ErrorCode;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -165,8 +163,7 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
         List<Topic.PublishOutcome> answers = new ArrayList<>(batch.applies().size());
         List<Topic.Replicated> replicated = new ArrayList<>();
         for (TopicOwner.Apply apply : batch.applies()) {
-            Change change = new Change(name, apply.op(), apply.key(), apply.event(), apply.data(), apply.ifVersion(), apply.idem());
-            TopicData.Outcome outcome = state.data.plan(change, now);
+            TopicData.Outcome outcome = state.data.plan(apply.change(name), now);
             if (outcome instanceof TopicData.Applied applied) {
                 state.data.commit(applied.steps(), apply.idem(), now);
                 events.add(new Changed(applied.steps(), apply.idem(), now));
@@ -196,9 +193,7 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
 
     private Effect<Event, State> onGetState(State state, TopicOwner.GetState get) {
         TopicData data = state.data != null ? state.data : new TopicData(Topic.newEpoch(), limits);
-        ApiBody.TopicState answer = Topic.state(name, data, get.since(), context.getSystem().address().toString());
-        get.replyTo().tell(new TopicOwner.State(answer.node(), answer.epoch(), answer.seq(), answer.since(),
-                answer.entries().stream().map(TopicData.Item::of).toList(), answer.deleted()));
+        get.replyTo().tell(TopicOwner.State.of(name, data, get.since(), context.getSystem().address().toString()));
         return Effect().none();
     }
 

@@ -22,7 +22,9 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityContext;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 
 /**
- * The one owner of a topic in a cluster: a Cluster Sharding entity, so exactly one node runs it.
+ * The one owner of an in-memory topic in a cluster: a Cluster Sharding entity, so exactly one node
+ * runs it. {@link DurableTopicOwner} is the journaled one; both speak these commands, so that relays
+ * and the registry need not know which they talk to.
  * It numbers every change, keeps the entries, and sends each change once to every node's relay
  * ({@link Topic} in relay mode), which fans it out to that node's subscribers.
  *
@@ -31,10 +33,6 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
  * subscribers as an unasked snapshot, so no client goes on believing the lost state.
  */
 public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
-    /*
-     * The in-memory owner of a cluster's topic. DurableTopicOwner is the journaled one; both speak
-     * these commands, so that relays and the registry need not know which they talk to.
-     */
 
     public static final EntityTypeKey<Command> KEY = EntityTypeKey.create(Command.class, "herald-topic");
 
@@ -54,6 +52,15 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
      */
     public record Apply(Op op, String key, String event, String data, Long ifVersion, String idem, String requestId,
                         ActorRef<Topic.PublishOutcome> replyTo) implements Command {
+        static Apply of(Topic.Publish publish) {
+            Change change = publish.change();
+            return new Apply(change.op(), change.key(), change.event(), change.data(), change.ifVersion(), change.idem(),
+                    publish.requestId(), publish.replyTo());
+        }
+
+        Change change(String topic) {
+            return new Change(topic, op, key, event, data, ifVersion, idem);
+        }
     }
 
     /** The state for the HTTP API, a delta from {@code since} when it can be (null: whole). */
@@ -63,6 +70,18 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     /** The answer to {@link GetState}; {@code node} is the owner's address; {@code since} and {@code deleted} for a delta. */
     public record State(String node, String epoch, long seq, Long since, List<TopicData.Item> entries, List<String> deleted)
             implements ClusterMessage {
+        /** The answer for the HTTP API's shape, a delta when {@code since} allows one. */
+        static State of(String topic, TopicData data, Position since, String node) {
+            ApiBody.TopicState state = Topic.state(topic, data, since, node);
+            return new State(node, state.epoch(), state.seq(), state.since(),
+                    state.entries().stream().map(TopicData.Item::of).toList(), state.deleted());
+        }
+
+        /** In the HTTP API's shape; {@code node} as the answer should name it (null on a single node). */
+        ApiBody.TopicState toApi(String topic, String node) {
+            return new ApiBody.TopicState(topic, epoch, seq, since, entries.stream().map(TopicData.Item::toEntry).toList(),
+                    deleted, node);
+        }
     }
 
     /** A relay's node or actor is gone (an owner watches its relays with this). */
@@ -154,8 +173,7 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     }
 
     private Behavior<Command> onApply(Apply apply) {
-        TopicData.Outcome outcome = data.apply(new Change(name, apply.op(), apply.key(), apply.event(), apply.data(),
-                apply.ifVersion(), apply.idem()), System.currentTimeMillis());
+        TopicData.Outcome outcome = data.apply(apply.change(name), System.currentTimeMillis());
         if (outcome instanceof TopicData.Applied applied) {
             Topic.Replicated replicated = new Topic.Replicated(data.epoch, applied.steps());
             relays.forEach(relay -> relay.tell(replicated));
@@ -166,9 +184,7 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     }
 
     private Behavior<Command> onGetState(GetState get) {
-        ApiBody.TopicState state = Topic.state(name, data, get.since(), getContext().getSystem().address().toString());
-        get.replyTo().tell(new State(state.node(), state.epoch(), state.seq(), state.since(),
-                state.entries().stream().map(TopicData.Item::of).toList(), state.deleted()));
+        get.replyTo().tell(State.of(name, data, get.since(), getContext().getSystem().address().toString()));
         return this;
     }
 

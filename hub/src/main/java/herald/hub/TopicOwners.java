@@ -1,8 +1,6 @@
 package herald.hub;
 
 import herald.config.HeraldSettings;
-import herald.protocol.ApiBody;
-import herald.protocol.Change;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -70,9 +68,7 @@ public final class TopicOwners implements Owners {
 
     @Override
     public void publish(String topic, Topic.Publish publish) {
-        Change change = publish.change();
-        owner(topic).tell(new TopicOwner.Apply(change.op(), change.key(), change.event(), change.data(),
-                change.ifVersion(), change.idem(), publish.requestId(), publish.replyTo()));
+        owner(topic).tell(TopicOwner.Apply.of(publish));
     }
 
     /** Asks the owner and answers in the HTTP API's shape; no answer in time leaves the caller's ask to time out. */
@@ -80,8 +76,6 @@ public final class TopicOwners implements Owners {
     public void getState(String topic, Topic.GetState get) {
         AskPattern.<TopicOwner.Command, TopicOwner.State>ask(owner(topic),
                         replyTo -> new TopicOwner.GetState(get.since(), replyTo), askTimeout, system.scheduler())
-                .thenAcceptAsync(state -> get.replyTo().tell(new ApiBody.TopicState(topic, state.epoch(), state.seq(),
-                        state.since(), state.entries().stream().map(TopicData.Item::toEntry).toList(), state.deleted(),
-                        state.node())), Callbacks.INLINE);
+                .thenAcceptAsync(state -> get.replyTo().tell(state.toApi(topic, state.node())), Callbacks.INLINE);
     }
 }

@@ -226,9 +226,9 @@ public final class FrameCodec {
                     }
                 }
                 case "ifVersion" -> {
-                    if (value == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER
-                            && p.getLongValue() >= 0) {
-                        f.ifVersion = p.getLongValue();
+                    long version = wholeNumber(p, value);
+                    if (version >= 0) {
+                        f.ifVersion = version;
                         f.present.add(name);
                     } else {
                         f.putNonString(name, value == JsonToken.VALUE_NULL);
@@ -315,8 +315,7 @@ public final class FrameCodec {
                 JsonToken value = p.nextToken();
                 if (field.equals("epoch") && value == JsonToken.VALUE_STRING) {
                     epoch = p.getText();
-                } else if (field.equals("seq") && value == JsonToken.VALUE_NUMBER_INT
-                        && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
+                } else if (field.equals("seq") && wholeNumber(p, value) >= 0) {
                     seq = p.getLongValue();
                 } else if (field.equals("epoch") || field.equals("seq")) {
                     valid = false;
@@ -330,6 +329,14 @@ public final class FrameCodec {
             }
         }
         return valid ? positions : null;
+    }
+
+    /** The value the parser is on as a whole number from 0 to Long.MAX_VALUE, or -1 when it is not one. */
+    private static long wholeNumber(JsonParser p, JsonToken value) throws IOException {
+        if (value != JsonToken.VALUE_NUMBER_INT || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+            return -1;
+        }
+        return Math.max(-1, p.getLongValue());
     }
 
     private static InvalidFrameException badRequest(String id, String message) {
