@@ -7,7 +7,8 @@ import herald.hub.Connections;
 import herald.hub.Hub;
 import herald.hub.HubMetrics;
 import herald.hub.LocalTopics;
-import herald.hub.DurableOwners;
+import herald.hub.LocalOwners;
+import herald.hub.Owners;
 import herald.hub.DurableStore;
 import herald.hub.TopicOwners;
 import herald.hub.TopicRegistry;
@@ -118,19 +119,11 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
                 .register(prometheus);
 
         FrameCodec codec = new FrameCodec();
-        TopicRegistry.OwnerChoice owners;
-        if (clustered) {
-            TopicOwners sharded = TopicOwners.start(context.getSystem(), settings, metrics);
-            owners = topic -> sharded;
-        } else if (store != null) {
-            DurableOwners durable = DurableOwners.start(context, settings, store, metrics);
-            owners = topic -> settings.durable().isDurable(topic) ? durable : null;
-        } else {
-            owners = TopicRegistry.OwnerChoice.NONE;
-        }
+        LocalOwners local = clustered ? null : LocalOwners.start(context, settings, store, metrics);
+        Owners owners = clustered ? TopicOwners.start(context.getSystem(), settings, metrics) : local;
         ActorRef<TopicRegistry.Command> registry = context.spawn(
                 TopicRegistry.create(settings.topics(), settings.limits().maxTopics(), codec, metrics, owners), "topics");
-        Hub hub = new Hub(settings, codec, new LocalTopics(registry, context.getSystem().scheduler()), connections,
+        Hub hub = new Hub(settings, codec, new LocalTopics(registry, context.getSystem().scheduler(), local), connections,
                 metrics, authenticator);
         HeraldRoutes routes = new HeraldRoutes(hub, prometheus, readiness, context.getSystem());
         ServerBuilder server = Http.get(context.getSystem()).newServerAt(settings.server().host(), settings.server().port());

@@ -1,11 +1,13 @@
 package herald.hub;
 
 import herald.config.HeraldSettings.TopicLimits;
+import herald.protocol.ErrorCode;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.ChildFailed;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -26,20 +28,20 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  */
 final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command> {
 
-    /** Who lets the owner stop when nobody listens: the local registry of durable owners, or the shard in a cluster. */
-    interface Passivation {
-        void idle(ActorRef<TopicOwner.Command> owner);
-    }
-
     /** The most changes in one write; more wait for the next. */
     static final int MAX_BATCH = 1000;
 
+    /**
+     * The journal stops itself when nobody listens ({@code passivation.idle}); changes are not deferred
+     * as {@link TopicOwner}'s are, since this owner writes what it holds before it stops.
+     */
     static Behavior<TopicOwner.Command> create(String name, TopicLimits limits, int snapshotEvery, HubMetrics metrics,
-                                               Passivation passivation) {
-        return Behaviors.setup(context -> new DurableTopicOwner(context, name, limits, snapshotEvery, metrics, passivation));
+                                               TopicStats stats, TopicOwner.Passivation passivation) {
+        return Behaviors.setup(context -> new DurableTopicOwner(context, name, limits, snapshotEvery, metrics, stats, passivation));
     }
 
     private final String name;
+    private final HubMetrics metrics;
     private final ActorRef<TopicOwner.Command> journal;
     /** Why the journal cannot be read, once it cannot: the topic is then refused until Herald restarts. */
     private String unreadable;
@@ -54,13 +56,15 @@ final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command> {
     private Journal journalState = Journal.STARTING;
 
     private DurableTopicOwner(ActorContext<TopicOwner.Command> context, String name, TopicLimits limits, int snapshotEvery,
-                              HubMetrics metrics, Passivation passivation) {
+                              HubMetrics metrics, TopicStats stats, TopicOwner.Passivation passivation) {
         super(context);
         this.name = name;
+        this.metrics = metrics;
         ActorRef<TopicOwner.Command> self = context.getSelf();
-        journal = context.spawn(TopicJournal.create(name, limits, snapshotEvery, metrics, () -> passivation.idle(self), self),
+        journal = context.spawn(TopicJournal.create(name, limits, snapshotEvery, metrics, stats, () -> passivation.idle(self), self),
                 "journal");
         context.watch(journal);
+        metrics.topicStarted();
     }
 
     @Override
@@ -92,7 +96,7 @@ final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command> {
                 })
                 .onMessage(TopicOwner.Join.class, join -> {
                     if (unreadable != null) {
-                        join.relay().tell(new Topic.OwnerUnavailable(refusal()));
+                        join.relay().tell(new Topic.OwnerUnavailable(ErrorCode.UNAVAILABLE, refusal()));
                     } else {
                         journal.tell(join);
                     }
@@ -123,6 +127,10 @@ final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command> {
                     return this;
                 })
                 .onSignal(Terminated.class, terminated -> unreadable == null || stopping ? Behaviors.stopped() : this)
+                .onSignal(PostStop.class, stop -> {
+                    metrics.topicStopped();
+                    return this;
+                })
                 .build();
     }
 
@@ -151,7 +159,7 @@ final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command> {
 
     private void refuseWaiting() {
         for (TopicOwner.Apply apply : waiting) {
-            apply.replyTo().tell(new Topic.Refused(name, apply.requestId(), false, herald.protocol.ErrorCode.UNAVAILABLE, refusal()));
+            apply.replyTo().tell(new Topic.Refused(name, apply.requestId(), false, ErrorCode.UNAVAILABLE, refusal()));
         }
         waiting.clear();
     }

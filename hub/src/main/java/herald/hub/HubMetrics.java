@@ -69,7 +69,8 @@ public final class HubMetrics {
         publishesHttp = publishes("http");
         publishesSocket = publishes("socket");
         publishLatency = latency("herald.publish.latency",
-                "From a change entering Herald to its frame being handed to every subscriber's session", Duration.ofNanos(10_000));
+                "From a change entering Herald to its acknowledgement: numbered by the topic's owner and sent to every relay "
+                        + "(journaled first, for a durable topic)", Duration.ofNanos(10_000));
         slowConsumerCloses = Counter.builder("herald.slow.consumer.closes")
                 .description("Connections closed with 4008 because their outbound buffer overflowed").register(registry);
         for (ErrorCode code : ErrorCode.values()) {
@@ -159,11 +160,16 @@ public final class HubMetrics {
     }
 
     /** Counts what became of a change that was not simply applied: a conflict, or a repeat of its idem key. */
+    /** Counts an answered publish, and its latency when it was applied. */
     public void outcome(Topic.PublishOutcome outcome) {
         if (outcome instanceof Topic.Conflicted) {
             conflicts.increment();
-        } else if (outcome instanceof Topic.Published published && published.duplicate()) {
-            duplicates.increment();
+        } else if (outcome instanceof Topic.Published published) {
+            if (published.duplicate()) {
+                duplicates.increment();
+            } else {
+                publishLatency.record(System.nanoTime() - published.receivedNanos(), TimeUnit.NANOSECONDS);
+            }
         }
     }
 

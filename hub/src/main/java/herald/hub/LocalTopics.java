@@ -8,14 +8,20 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Scheduler;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
-/** {@link Topics} on one node: every command goes through the {@link TopicRegistry}. */
+/** {@link Topics} on this node: every command goes through the {@link TopicRegistry}. */
 public final class LocalTopics implements Topics {
     private final ActorRef<TopicRegistry.Command> registry;
     private final Scheduler scheduler;
+    private final LocalOwners owners;
 
-    public LocalTopics(ActorRef<TopicRegistry.Command> registry, Scheduler scheduler) {
+    /**
+     * {@code owners}: the single node's owners, which list every topic that holds state; null in a
+     * cluster, where a node lists the topics subscribed to on it.
+     */
+    public LocalTopics(ActorRef<TopicRegistry.Command> registry, Scheduler scheduler, LocalOwners owners) {
         this.registry = registry;
         this.scheduler = scheduler;
+        this.owners = owners;
     }
 
     @Override
@@ -32,6 +38,10 @@ public final class LocalTopics implements Topics {
 
     @Override
     public CompletionStage<ApiBody.TopicList> list(String after, int limit, Duration timeout) {
-        return AskPattern.ask(registry, replyTo -> new TopicRegistry.ListTopics(after, limit, replyTo), timeout, scheduler);
+        if (owners == null) {
+            return AskPattern.ask(registry, replyTo -> new TopicRegistry.ListTopics(after, limit, replyTo), timeout, scheduler);
+        }
+        return owners.list(after, limit, timeout).thenComposeAsync(page -> AskPattern.ask(registry,
+                replyTo -> new TopicRegistry.CountSubscribers(page, replyTo), timeout, scheduler), Callbacks.INLINE);
     }
 }

@@ -3,10 +3,10 @@ package herald.hub;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
- * Where a topic's owner lives when it is not the topic actor itself: the one that numbers its
- * changes and keeps its state, while each node's {@link Topic} only relays it to subscribers. In a
- * cluster that is a sharded entity ({@link TopicOwners}); on one node, the owner of a durable topic
- * ({@link DurableOwners}). An in-memory topic on one node is its own owner and has none.
+ * Where topics' owners live: the one place a topic's changes are applied and numbered and its state
+ * kept, while each node's {@link Topic} only relays it to subscribers. On one node that is
+ * {@link LocalOwners} (a {@link TopicOwner} in memory or a {@link DurableTopicOwner} per topic); in a
+ * cluster, {@link TopicOwners} (the same two, as sharded entities).
  */
 public interface Owners {
 

@@ -12,8 +12,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -24,17 +22,16 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * One topic on this node: its entries in seq order, its seq and epoch, and this node's subscribers.
- * Each change is encoded to JSON once and the same frame written into every subscriber's buffer.
+ * One topic's <em>relay</em> on this node: it holds this node's subscribers and a replica of the
+ * topic's state, and fans every change out to them. Each change is encoded to JSON once and the same
+ * frame written into every subscriber's buffer.
  *
- * <p>On a single node the topic owns its state: it numbers every change itself. In a cluster it is
- * this node's <em>relay</em> of the topic's {@link TopicOwner}: it joins the owner, receives its
- * state and then each numbered change once for the whole node, and fans them out here. When the
+ * <p>The relay numbers nothing: it joins the topic's owner ({@link Owners}: in memory, sharded or
+ * durable), receives its state and then each numbered change once for the whole node. When the
  * owner is lost it joins the owner's successor, whose new epoch reaches every subscriber as an
- * unasked snapshot.
+ * unasked snapshot. Publishes and state queries go to the owner, never through the relay.
  *
- * <p>A topic with nothing to keep (a relay: no subscribers; an owner: no entries either) asks its
- * registry to stop it, so an unused topic costs nothing; the next start is a new history.
+ * <p>A relay without subscribers asks its registry to stop it: the owner keeps the state.
  */
 public final class Topic extends AbstractBehavior<Topic.Command> {
 
@@ -53,12 +50,15 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     public record Unsubscribe(ActorRef<Notice> subscriber) implements Command {
     }
 
-    /** {@code receivedNanos}: when the change entered Herald ({@link System#nanoTime}), for the latency meter. */
+    /**
+     * A change, routed by the registry to the topic's owner, never to a relay. {@code receivedNanos}:
+     * when it entered Herald ({@link System#nanoTime}), for the latency meter.
+     */
     public record Publish(Change change, String requestId, long receivedNanos, ActorRef<PublishOutcome> replyTo)
             implements Command {
     }
 
-    /** The current state for the HTTP API, as a delta from {@code since} when it can be (null: whole). */
+    /** The current state for the HTTP API, from the owner, as a delta from {@code since} when it can be (null: whole). */
     public record GetState(Position since, ActorRef<ApiBody.TopicState> replyTo) implements Command {
     }
 
@@ -74,8 +74,11 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     private record OwnerLost(ActorRef<TopicOwner.Command> owner) implements Command {
     }
 
-    /** The owner cannot serve now (a durable topic whose database is unreachable): waiting subscribes are refused. */
-    public record OwnerUnavailable(String message) implements Command {
+    /**
+     * The owner cannot serve now (a durable topic whose database is unreachable, or no more topics
+     * may start): waiting subscribes are refused with {@code code}.
+     */
+    public record OwnerUnavailable(ErrorCode code, String message) implements Command {
     }
 
     /** A join can be lost while the cluster moves the owner (sent to a node being removed): ask again. */
@@ -110,8 +113,11 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     public sealed interface PublishOutcome extends Notice {
     }
 
-    /** {@code duplicate}: the change's idem had been applied already, at {@code seq}; nothing was applied now. */
-    public record Published(String topic, long seq, String requestId, boolean duplicate)
+    /**
+     * {@code duplicate}: the change's idem had been applied already, at {@code seq}; nothing was
+     * applied now. {@code receivedNanos} is the publish's, handed back for the latency meter.
+     */
+    public record Published(String topic, long seq, String requestId, boolean duplicate, long receivedNanos)
             implements PublishOutcome, ClusterMessage {
     }
 
@@ -128,7 +134,6 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
             implements PublishOutcome, ClusterMessage {
     }
 
-    /** {@code owners} is null on a single node, where the topic owns its state. */
     static Behavior<Command> create(String name, TopicLimits limits, FrameCodec codec, HubMetrics metrics,
                                     TopicStats stats, ActorRef<TopicRegistry.Command> registry, Owners owners) {
         return Behaviors.withTimers(timers -> Behaviors.setup(
@@ -145,11 +150,11 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     private final TimerScheduler<Command> timers;
     /** Insertion-ordered for stable iteration; keyed by session so that a resubscribe replaces the old one. */
     private final LinkedHashMap<ActorRef<Notice>, Subscription> subscribers = new LinkedHashMap<>();
-    /** A relay's subscribes that arrived before the owner's state; null once synced, and always on one node. */
+    /** Subscribes that arrived before the owner's state; null once synced. */
     private List<Subscribe> waiting;
     private TopicData data;
     /** Set when the owner said it cannot serve before this relay ever had a state: why subscribes are refused. */
-    private String unavailable;
+    private OwnerUnavailable unavailable;
     private ActorRef<TopicOwner.Command> owner;
     private boolean stopRequested;
 
@@ -165,18 +170,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         this.stats = stats;
         this.registry = registry;
         this.owners = owners;
-        if (owners == null) {
-            data = new TopicData(newEpoch(), limits);
-            context.getLog().debug("Topic [{}] started with epoch [{}]", name, data.epoch);
-        } else {
-            join();
-        }
-    }
-
-    /** Unique across restarts of the topic and of the server: a time part and a random part. */
-    static String newEpoch() {
-        return Long.toString(System.currentTimeMillis(), 36) + "-"
-                + Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
+        join();
     }
 
     @Override
@@ -184,8 +178,6 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         return newReceiveBuilder()
                 .onMessage(Subscribe.class, this::onSubscribe)
                 .onMessage(Unsubscribe.class, this::onUnsubscribe)
-                .onMessage(Publish.class, this::onPublish)
-                .onMessage(GetState.class, this::onGetState)
                 .onMessage(Synced.class, this::onSynced)
                 .onMessage(Replicated.class, this::onReplicated)
                 .onMessage(OwnerLost.class, this::onOwnerLost)
@@ -205,7 +197,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     private Behavior<Command> onSubscribe(Subscribe subscribe) {
         if (unavailable != null) {
             subscribe.subscription().session.tell(
-                    new Refused(name, subscribe.requestId(), true, ErrorCode.UNAVAILABLE, unavailable));
+                    new Refused(name, subscribe.requestId(), true, unavailable.code(), unavailable.message()));
             return stopIfIdle();
         }
         if (waiting != null) {
@@ -250,29 +242,6 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     private Behavior<Command> onSubscriberTerminated(SubscriberTerminated terminated) {
         drop(terminated.subscriber());
         return stopIfIdle();
-    }
-
-    /** On one node only: in a cluster the registry sends publishes to the owner, never to a relay. */
-    private Behavior<Command> onPublish(Publish publish) {
-        TopicData.Outcome outcome = data.apply(publish.change(), System.currentTimeMillis());
-        if (outcome instanceof TopicData.Applied applied) {
-            applied.steps().forEach(this::broadcast);
-            metrics.publishLatency.record(System.nanoTime() - publish.receivedNanos(), TimeUnit.NANOSECONDS);
-            updateStats();
-        }
-        publish.replyTo().tell(outcomeOf(name, publish.change().key(), publish.requestId(), outcome));
-        return stopIfIdle();
-    }
-
-    /** The answer to a publisher, the same from a topic on one node and from a cluster's owner. */
-    static PublishOutcome outcomeOf(String topic, String key, String requestId, TopicData.Outcome outcome) {
-        if (outcome instanceof TopicData.Applied applied) {
-            return new Published(topic, applied.steps().get(0).seq(), requestId, false);
-        }
-        if (outcome instanceof TopicData.Duplicate duplicate) {
-            return new Published(topic, duplicate.seq(), requestId, true);
-        }
-        return new Conflicted(topic, key, ((TopicData.Conflict) outcome).version(), requestId);
     }
 
     /** A relay's first state, or a fresh one after a gap or the owner's loss. */
@@ -341,12 +310,12 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         }
         for (Subscribe subscribe : waiting) {
             subscribe.subscription().session.tell(
-                    new Refused(name, subscribe.requestId(), true, ErrorCode.UNAVAILABLE, unavailable.message()));
+                    new Refused(name, subscribe.requestId(), true, unavailable.code(), unavailable.message()));
         }
         waiting.clear();
         if (data == null) {
             // Never had a state: it refuses what comes until it stops, and the next one asks again.
-            this.unavailable = unavailable.message();
+            this.unavailable = unavailable;
             waiting = null;
             timers.cancel(RetryJoin.INSTANCE);
         }
@@ -427,19 +396,6 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         return this;
     }
 
-    private Behavior<Command> onGetState(GetState get) {
-        get.replyTo().tell(state(name, data, get.since(), null));
-        return stopIfIdle();
-    }
-
-    /** The HTTP API's answer, a delta when {@code since} allows one; {@code node} names a cluster's owner. */
-    static ApiBody.TopicState state(String topic, TopicData data, Position since, String node) {
-        TopicData.Delta delta = since == null ? null : data.deltaSince(since);
-        return delta == null
-                ? new ApiBody.TopicState(topic, data.epoch, data.seq(), null, data.entries(), null, node)
-                : new ApiBody.TopicState(topic, data.epoch, data.seq(), delta.since(), delta.entries(), delta.deleted(), node);
-    }
-
     private Behavior<Command> stopIfIdle() {
         if (isIdle() && !stopRequested) {
             stopRequested = true;
@@ -460,6 +416,6 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
 
     /** A relay keeps nothing the owner does not, so it is idle without subscribers. */
     private boolean isIdle() {
-        return subscribers.isEmpty() && waiting == null && (owners != null || data.isEmpty());
+        return subscribers.isEmpty() && waiting == null;
     }
 }

@@ -10,10 +10,11 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A topic's state: its entries in seq order, its seq and its epoch, and what it remembers of its
- * recent history. The topic that owns it turns a {@link Change} into numbered steps
+ * recent history. The topic's owner turns a {@link Change} into numbered steps
  * ({@link #apply}); a replica applies the same steps as the owner sent them ({@link #replay}), so
  * both hold the same entries and can answer the same delta snapshots.
  *
@@ -92,6 +93,12 @@ final class TopicData {
     TopicData(String epoch, TopicLimits limits) {
         this.epoch = epoch;
         this.limits = limits;
+    }
+
+    /** Unique across restarts of the topic and of the server: a time part and a random part. */
+    static String newEpoch() {
+        return Long.toString(System.currentTimeMillis(), 36) + "-"
+                + Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
     }
 
     /** A replica's state as its owner sent it. */

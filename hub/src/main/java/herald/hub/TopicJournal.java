@@ -73,9 +73,9 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
 
     /** {@code idle} is told when no relay has listened for a while; {@code owner} hears when each batch is done. */
     static Behavior<TopicOwner.Command> create(String name, TopicLimits limits, int snapshotEvery, HubMetrics metrics,
-                                               Runnable idle, ActorRef<TopicOwner.Command> owner) {
+                                               TopicStats stats, Runnable idle, ActorRef<TopicOwner.Command> owner) {
         return Behaviors.withTimers(timers -> Behaviors.setup(
-                context -> new TopicJournal(context, timers, name, limits, snapshotEvery, metrics, idle, owner)));
+                context -> new TopicJournal(context, timers, name, limits, snapshotEvery, metrics, stats, idle, owner)));
     }
 
     private final ActorContext<TopicOwner.Command> context;
@@ -84,6 +84,7 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
     private final TopicLimits limits;
     private final int snapshotEvery;
     private final HubMetrics metrics;
+    private final TopicStats stats;
     private final Runnable idle;
     private final ActorRef<TopicOwner.Command> owner;
     private final Set<ActorRef<Topic.Command>> relays = new HashSet<>();
@@ -91,7 +92,7 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
     private final List<TopicOwner.Apply> writing = new ArrayList<>();
 
     private TopicJournal(ActorContext<TopicOwner.Command> context, TimerScheduler<TopicOwner.Command> timers, String name,
-                         TopicLimits limits, int snapshotEvery, HubMetrics metrics, Runnable idle,
+                         TopicLimits limits, int snapshotEvery, HubMetrics metrics, TopicStats stats, Runnable idle,
                          ActorRef<TopicOwner.Command> owner) {
         super(PersistenceId.of(PERSISTENCE_TYPE, name),
                 SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
@@ -101,6 +102,7 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
         this.limits = limits;
         this.snapshotEvery = snapshotEvery;
         this.metrics = metrics;
+        this.stats = stats;
         this.idle = idle;
         this.owner = owner;
         watchIdleness();
@@ -135,7 +137,7 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
         }
         watchIdleness();
         if (state.data == null) {
-            Began began = new Began(Topic.newEpoch());
+            Began began = new Began(TopicData.newEpoch());
             state.data = new TopicData(began.epoch(), limits);
             return Effect().persist(began).thenRun(begun -> sync(begun.data, join.relay()));
         }
@@ -156,7 +158,7 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
         long now = System.currentTimeMillis();
         List<Event> events = new ArrayList<>(batch.applies().size() + 1);
         if (state.data == null) {
-            Began began = new Began(Topic.newEpoch());
+            Began began = new Began(TopicData.newEpoch());
             events.add(began);
             state.data = new TopicData(began.epoch(), limits);
         }
@@ -169,9 +171,10 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
                 events.add(new Changed(applied.steps(), apply.idem(), now));
                 replicated.add(new Topic.Replicated(state.data.epoch, applied.steps()));
             }
-            answers.add(Topic.outcomeOf(name, apply.key(), apply.requestId(), outcome));
+            answers.add(apply.outcome(name, outcome));
         }
         Runnable answer = () -> {
+            countEntries(state.data);
             replicated.forEach(r -> relays.forEach(relay -> relay.tell(r)));
             for (int i = 0; i < answers.size(); i++) {
                 batch.applies().get(i).replyTo().tell(answers.get(i));
@@ -192,8 +195,8 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
     }
 
     private Effect<Event, State> onGetState(State state, TopicOwner.GetState get) {
-        TopicData data = state.data != null ? state.data : new TopicData(Topic.newEpoch(), limits);
-        get.replyTo().tell(TopicOwner.State.of(name, data, get.since(), context.getSystem().address().toString()));
+        TopicData data = state.data != null ? state.data : new TopicData(TopicData.newEpoch(), limits);
+        get.replyTo().tell(TopicOwner.State.of(data, get.since(), context.getSystem().address().toString()));
         return Effect().none();
     }
 
@@ -266,6 +269,7 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
                 .onSignal(RecoveryCompleted.instance(), state -> {
                     context.getLog().debug("Topic [{}] recovered from the journal at seq [{}]", name,
                             state.data == null ? 0 : state.data.seq());
+                    countEntries(state.data);
                     owner.tell(TopicOwner.JournalReady.INSTANCE);
                 })
                 .onSignal(RecoveryFailed.class, (state, failed) -> {
@@ -287,6 +291,13 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
                 })
                 .onSignal(PostStop.instance(), state -> refuseWriting())
                 .build();
+    }
+
+    private void countEntries(TopicData data) {
+        if (data != null) {
+            stats.seq = data.seq();
+            stats.entries = data.size();
+        }
     }
 
     /** A failure that trying again cannot mend: rows that are not events of this version of Herald. */

@@ -12,25 +12,24 @@ import java.util.List;
 import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.EntityContext;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 
 /**
- * The one owner of an in-memory topic in a cluster: a Cluster Sharding entity, so exactly one node
- * runs it. {@link DurableTopicOwner} is the journaled one; both speak these commands, so that relays
- * and the registry need not know which they talk to.
- * It numbers every change, keeps the entries, and sends each change once to every node's relay
- * ({@link Topic} in relay mode), which fans it out to that node's subscribers.
+ * The owner of an in-memory topic: the one place where its changes are applied and numbered. It
+ * keeps the entries and sends each numbered change once to every node's relay ({@link Topic}), which
+ * fans it out to that node's subscribers. {@link DurableTopicOwner} is the journaled form; both speak
+ * these commands, so that relays and registries need not know which they talk to.
  *
- * <p>Its state lives in memory only. When its node is lost, sharding starts it on another node on
- * the next message, empty and with a new epoch; the relays rejoin it and push that state to their
- * subscribers as an unasked snapshot, so no client goes on believing the lost state.
+ * <p>On one node, {@link LocalOwners} runs it; in a cluster it is a Cluster Sharding entity, so
+ * exactly one node runs it ({@link TopicOwners}). Its state lives in memory only: when it stops, or
+ * its node is lost, the next one starts empty with a new epoch; the relays rejoin it and push that
+ * state to their subscribers as an unasked snapshot, so no client goes on believing the lost state.
  */
 public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
 
@@ -49,13 +48,25 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     /**
      * One change to number and apply; {@code replyTo} gets {@link Topic.Published}. The change's
      * fields rather than a {@link Change}, whose data Jackson writes as raw JSON for clients.
+     * {@code receivedNanos} is the publisher's node's clock, only handed back in the answer.
      */
     public record Apply(Op op, String key, String event, String data, Long ifVersion, String idem, String requestId,
-                        ActorRef<Topic.PublishOutcome> replyTo) implements Command {
+                        long receivedNanos, ActorRef<Topic.PublishOutcome> replyTo) implements Command {
         static Apply of(Topic.Publish publish) {
             Change change = publish.change();
             return new Apply(change.op(), change.key(), change.event(), change.data(), change.ifVersion(), change.idem(),
-                    publish.requestId(), publish.replyTo());
+                    publish.requestId(), publish.receivedNanos(), publish.replyTo());
+        }
+
+        /** The answer to this change's publisher, the same from every form of owner. */
+        Topic.PublishOutcome outcome(String topic, TopicData.Outcome outcome) {
+            if (outcome instanceof TopicData.Applied applied) {
+                return new Topic.Published(topic, applied.steps().get(0).seq(), requestId, false, receivedNanos);
+            }
+            if (outcome instanceof TopicData.Duplicate duplicate) {
+                return new Topic.Published(topic, duplicate.seq(), requestId, true, receivedNanos);
+            }
+            return new Topic.Conflicted(topic, key, ((TopicData.Conflict) outcome).version(), requestId);
         }
 
         Change change(String topic) {
@@ -71,10 +82,12 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     public record State(String node, String epoch, long seq, Long since, List<TopicData.Item> entries, List<String> deleted)
             implements ClusterMessage {
         /** The answer for the HTTP API's shape, a delta when {@code since} allows one. */
-        static State of(String topic, TopicData data, Position since, String node) {
-            ApiBody.TopicState state = Topic.state(topic, data, since, node);
-            return new State(node, state.epoch(), state.seq(), state.since(),
-                    state.entries().stream().map(TopicData.Item::of).toList(), state.deleted());
+        static State of(TopicData data, Position since, String node) {
+            TopicData.Delta delta = since == null ? null : data.deltaSince(since);
+            return delta == null
+                    ? new State(node, data.epoch, data.seq(), null, data.items(), null)
+                    : new State(node, data.epoch, data.seq(), delta.since(),
+                            delta.entries().stream().map(TopicData.Item::of).toList(), delta.deleted());
         }
 
         /** In the HTTP API's shape; {@code node} as the answer should name it (null on a single node). */
@@ -124,28 +137,45 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     /** How long an owner with neither entries nor relays waits before it stops. */
     static final Duration IDLE_AFTER = Duration.ofSeconds(30);
 
-    static Behavior<Command> create(EntityContext<Command> entity, TopicLimits limits, TopicOwners owners) {
+    /**
+     * How an owner with nothing to keep stops, and where what reached it meanwhile goes: through its
+     * shard in a cluster ({@link TopicOwners}), through {@link LocalOwners} on one node.
+     */
+    interface Passivation {
+        /** The owner would stop: it is sent {@link Stop} when nothing can reach it any more. */
+        void idle(ActorRef<Command> owner);
+
+        /** A command that reached the owner after it asked to stop, for its next incarnation. */
+        void resend(Command command);
+    }
+
+    static Behavior<Command> create(String name, TopicLimits limits, HubMetrics metrics, TopicStats stats,
+                                    Passivation passivation) {
         return Behaviors.withTimers(timers -> Behaviors.setup(
-                context -> new TopicOwner(context, timers, entity, limits, owners)));
+                context -> new TopicOwner(context, timers, name, limits, metrics, stats, passivation)));
     }
 
     private final String name;
-    private final ActorRef<ClusterSharding.ShardCommand> shard;
     private final TimerScheduler<Command> timers;
-    private final TopicOwners owners;
+    private final HubMetrics metrics;
+    /** Read by {@link LocalOwners} to list topics without asking each. */
+    private final TopicStats stats;
+    private final Passivation passivation;
     private final TopicData data;
     private final Set<ActorRef<Topic.Command>> relays = new HashSet<>();
     /** Changes and joins that arrived after this owner asked to passivate; non-null while it waits for Stop. */
     private List<Command> deferred;
 
-    private TopicOwner(ActorContext<Command> context, TimerScheduler<Command> timers, EntityContext<Command> entity,
-                       TopicLimits limits, TopicOwners owners) {
+    private TopicOwner(ActorContext<Command> context, TimerScheduler<Command> timers, String name, TopicLimits limits,
+                       HubMetrics metrics, TopicStats stats, Passivation passivation) {
         super(context);
-        this.name = entity.getEntityId();
-        this.shard = entity.getShard();
+        this.name = name;
         this.timers = timers;
-        this.data = new TopicData(Topic.newEpoch(), limits);
-        this.owners = owners;
+        this.metrics = metrics;
+        this.stats = stats;
+        this.passivation = passivation;
+        this.data = new TopicData(TopicData.newEpoch(), limits);
+        metrics.topicStarted();
         context.getLog().debug("Topic [{}] owned here from now on, epoch [{}]", name, data.epoch);
         watchIdleness();
     }
@@ -160,6 +190,10 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
                 .onMessage(GetState.class, this::onGetState)
                 .onMessageEquals(IdleCheck.INSTANCE, this::onIdleCheck)
                 .onMessageEquals(Stop.INSTANCE, this::onStop)
+                .onSignal(PostStop.class, stop -> {
+                    metrics.topicStopped();
+                    return this;
+                })
                 .build();
     }
 
@@ -177,14 +211,16 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
         if (outcome instanceof TopicData.Applied applied) {
             Topic.Replicated replicated = new Topic.Replicated(data.epoch, applied.steps());
             relays.forEach(relay -> relay.tell(replicated));
+            stats.seq = data.seq();
+            stats.entries = data.size();
         }
-        apply.replyTo().tell(Topic.outcomeOf(name, apply.key(), apply.requestId(), outcome));
+        apply.replyTo().tell(apply.outcome(name, outcome));
         watchIdleness();
         return this;
     }
 
     private Behavior<Command> onGetState(GetState get) {
-        get.replyTo().tell(State.of(name, data, get.since(), getContext().getSystem().address().toString()));
+        get.replyTo().tell(State.of(data, get.since(), getContext().getSystem().address().toString()));
         return this;
     }
 
@@ -197,9 +233,9 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     }
 
     /**
-     * With nothing to keep and nobody listening, an owner stops after {@link #IDLE_AFTER}, as a topic
-     * on one node does (the next start is a new epoch). The wait keeps busy topics that are
-     * momentarily empty from stopping and starting over and over.
+     * With nothing to keep and nobody listening, an owner stops after {@link #IDLE_AFTER} (the next
+     * start is a new epoch). The wait keeps busy topics that are momentarily empty from stopping and
+     * starting over and over.
      */
     private void watchIdleness() {
         if (relays.isEmpty() && data.isEmpty()) {
@@ -212,15 +248,15 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     private Behavior<Command> onIdleCheck() {
         if (relays.isEmpty() && data.isEmpty() && deferred == null) {
             deferred = new ArrayList<>();
-            shard.tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
+            passivation.idle(getContext().getSelf());
         }
         return this;
     }
 
     /**
-     * Between asking to passivate and the Stop, a change or join may still arrive (the shard had
-     * delivered it before it saw the request). Applying it here would lose it with this incarnation,
-     * so it is kept and, at the Stop, sent again through sharding to the next one.
+     * Between asking to passivate and the Stop, a change or join may still arrive (the shard or the
+     * registry had delivered it before it saw the request). Applying it here would lose it with this
+     * incarnation, so it is kept and, at the Stop, sent again to the next one.
      */
     private Behavior<Command> defer(Command command) {
         deferred.add(command);
@@ -229,7 +265,7 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
 
     private Behavior<Command> onStop() {
         if (deferred != null) {
-            deferred.forEach(command -> owners.resend(name, command));
+            deferred.forEach(passivation::resend);
         }
         return Behaviors.stopped();
     }

@@ -7,6 +7,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityContext;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 
@@ -36,17 +37,32 @@ public final class TopicOwners implements Owners {
      */
     public static TopicOwners start(ActorSystem<?> system, HeraldSettings settings, HubMetrics metrics) {
         TopicOwners owners = new TopicOwners(system, settings.api().askTimeout(), settings.durable());
-        owners.sharding.init(Entity.of(TopicOwner.KEY,
-                        entity -> TopicOwner.create(entity, settings.topics().limitsFor(entity.getEntityId()), owners))
+        owners.sharding.init(Entity.of(TopicOwner.KEY, entity -> TopicOwner.create(entity.getEntityId(),
+                        settings.topics().limitsFor(entity.getEntityId()), metrics, new TopicStats(), owners.passivation(entity)))
                 .withStopMessage(TopicOwner.Stop.INSTANCE)
                 .withAllocationStrategy(new NoRebalancing()));
         if (settings.durable().enabled()) {
             owners.sharding.init(Entity.of(DURABLE_KEY, entity -> DurableTopicOwner.create(entity.getEntityId(),
                             settings.topics().limitsFor(entity.getEntityId()), settings.durable().snapshotEvery(), metrics,
-                            idle -> entity.getShard().tell(new ClusterSharding.Passivate<>(idle))))
+                            new TopicStats(), owners.passivation(entity)))
                     .withStopMessage(TopicOwner.Stop.INSTANCE));
         }
         return owners;
+    }
+
+    /** An owner stops through its shard; what reached it meanwhile goes through sharding to its next incarnation. */
+    private TopicOwner.Passivation passivation(EntityContext<TopicOwner.Command> entity) {
+        return new TopicOwner.Passivation() {
+            @Override
+            public void idle(ActorRef<TopicOwner.Command> owner) {
+                entity.getShard().tell(new ClusterSharding.Passivate<>(owner));
+            }
+
+            @Override
+            public void resend(TopicOwner.Command command) {
+                owner(entity.getEntityId()).tell(command);
+            }
+        };
     }
 
     static final EntityTypeKey<TopicOwner.Command> DURABLE_KEY =
@@ -54,11 +70,6 @@ public final class TopicOwners implements Owners {
 
     private EntityRef<TopicOwner.Command> owner(String topic) {
         return sharding.entityRefFor(durable.isDurable(topic) ? DURABLE_KEY : TopicOwner.KEY, topic);
-    }
-
-    /** A message an owner received as it stopped, sent on to its next incarnation. */
-    void resend(String topic, TopicOwner.Command command) {
-        owner(topic).tell(command);
     }
 
     @Override

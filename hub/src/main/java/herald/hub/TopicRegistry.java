@@ -19,10 +19,10 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
- * This node's topic directory: starts a topic on its first message, forwards every message to it,
- * and stops it when it turns idle. A topic whose owner lives elsewhere (every topic in a cluster,
- * a durable topic on one node: see {@link OwnerChoice}) is a relay of that owner here; a publish or
- * a state query goes straight to the owner instead, with no relay started for it.
+ * This node's directory of topic relays: starts a topic's {@link Topic} relay on its first
+ * subscribe, forwards the topic's messages to it, and stops it when it has no subscribers. A publish
+ * or a state query goes straight to the topic's owner ({@link Owners}) instead, with no relay
+ * started for it.
  *
  * <p>Stopping is a handshake so that no message is lost to a topic that is on its way out: the
  * topic reports {@link Idle}; the registry sends it {@link Topic.Stop} and holds that topic's
@@ -37,8 +37,12 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     public record Forward(String topic, Topic.Command command) implements Command {
     }
 
-    /** A page of the running topics in name order, starting after {@code after} (null: from the first). */
+    /** A page of the relays in name order, starting after {@code after} (null: from the first). */
     public record ListTopics(String after, int limit, ActorRef<ApiBody.TopicList> replyTo) implements Command {
+    }
+
+    /** The page with each topic's subscribers on this node filled in. */
+    public record CountSubscribers(ApiBody.TopicList page, ActorRef<ApiBody.TopicList> replyTo) implements Command {
     }
 
     record Idle(String topic, ActorRef<Topic.Command> ref) implements Command {
@@ -50,16 +54,8 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     private record TopicTerminated(String topic, ActorRef<Topic.Command> ref) implements Command {
     }
 
-    /** Which owner a topic has: null when the topic actor here owns it (an in-memory topic on one node). */
-    @FunctionalInterface
-    public interface OwnerChoice {
-        Owners ownersOf(String topic);
-
-        OwnerChoice NONE = topic -> null;
-    }
-
     public static Behavior<Command> create(HeraldSettings.Topics settings, int maxTopics, FrameCodec codec,
-                                           HubMetrics metrics, OwnerChoice owners) {
+                                           HubMetrics metrics, Owners owners) {
         return Behaviors.setup(context -> new TopicRegistry(context, settings, maxTopics, codec, metrics, owners));
     }
 
@@ -70,7 +66,7 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     private final int maxTopics;
     private final FrameCodec codec;
     private final HubMetrics metrics;
-    private final OwnerChoice owners;
+    private final Owners owners;
     /** Sorted, so that listing pages by name costs a lookup, not a sort of every topic. */
     private final TreeMap<String, Running> topics = new TreeMap<>();
     /** Messages held for topics that were asked to stop, until they stop or say they are still active. */
@@ -79,7 +75,7 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     private long incarnations;
 
     private TopicRegistry(ActorContext<Command> context, HeraldSettings.Topics settings, int maxTopics,
-                          FrameCodec codec, HubMetrics metrics, OwnerChoice owners) {
+                          FrameCodec codec, HubMetrics metrics, Owners owners) {
         super(context);
         this.settings = settings;
         this.maxTopics = maxTopics;
@@ -92,7 +88,11 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     public Receive<Command> createReceive() {
         return newReceiveBuilder()
                 .onMessage(Forward.class, this::onForward)
-                .onMessage(ListTopics.class, this::onListTopics)
+                .onMessage(ListTopics.class, list -> {
+                    list.replyTo().tell(TopicStats.page(topics, Running::stats, list.after(), list.limit()));
+                    return this;
+                })
+                .onMessage(CountSubscribers.class, this::onCountSubscribers)
                 .onMessage(Idle.class, this::onIdle)
                 .onMessage(StillActive.class, this::onStillActive)
                 .onMessage(TopicTerminated.class, this::onTopicTerminated)
@@ -100,13 +100,12 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     }
 
     private Behavior<Command> onForward(Forward forward) {
-        Owners owner = owners.ownersOf(forward.topic());
-        if (owner != null && forward.command() instanceof Topic.Publish publish) {
-            owner.publish(forward.topic(), publish);
+        if (forward.command() instanceof Topic.Publish publish) {
+            owners.publish(forward.topic(), publish);
             return this;
         }
-        if (owner != null && forward.command() instanceof Topic.GetState get) {
-            owner.getState(forward.topic(), get);
+        if (forward.command() instanceof Topic.GetState get) {
+            owners.getState(forward.topic(), get);
             return this;
         }
         List<Topic.Command> waiting = held.get(forward.topic());
@@ -127,25 +126,19 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
     }
 
     /**
-     * Commands that need no topic actor when there is none (its state is empty), and the refusal of
-     * a new topic when the hub holds the most it may: existing topics are unaffected.
+     * An unsubscribe needs no relay when there is none, and no relay starts when this node holds the
+     * most topics it may: existing topics are unaffected.
      */
     private boolean answeredWithoutStarting(String topic, Topic.Command command) {
         if (command instanceof Topic.Unsubscribe) {
             return true;
         }
-        if (command instanceof Topic.GetState get) {
-            get.replyTo().tell(new ApiBody.TopicState(topic, Topic.newEpoch(), 0, null, List.of(), null, null));
-            return true;
-        }
         if (topics.size() < maxTopics) {
             return false;
         }
-        String message = "the hub holds the most topics allowed (" + maxTopics + "); this one cannot start";
         if (command instanceof Topic.Subscribe subscribe) {
-            subscribe.subscription().session.tell(new Topic.Refused(topic, subscribe.requestId(), true, ErrorCode.TOO_MANY_TOPICS, message));
-        } else if (command instanceof Topic.Publish publish) {
-            publish.replyTo().tell(new Topic.Refused(topic, publish.requestId(), false, ErrorCode.TOO_MANY_TOPICS, message));
+            subscribe.subscription().session.tell(new Topic.Refused(topic, subscribe.requestId(), true, ErrorCode.TOO_MANY_TOPICS,
+                    "the hub holds the most topics allowed (" + maxTopics + "); this one cannot start"));
         }
         return true;
     }
@@ -154,26 +147,20 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
         String actorName = "topic-" + (++incarnations) + "-" + URLEncoder.encode(name, StandardCharsets.UTF_8);
         TopicStats stats = new TopicStats();
         ActorRef<Topic.Command> ref = getContext().spawn(
-                Topic.create(name, settings.limitsFor(name), codec, metrics, stats, getContext().getSelf(), owners.ownersOf(name)),
+                Topic.create(name, settings.limitsFor(name), codec, metrics, stats, getContext().getSelf(), owners),
                 actorName);
         getContext().watchWith(ref, new TopicTerminated(name, ref));
-        metrics.topicStarted();
         return new Running(ref, stats);
     }
 
-    private Behavior<Command> onListTopics(ListTopics list) {
-        var tail = list.after() == null ? topics : topics.tailMap(list.after(), false);
-        List<ApiBody.TopicList.TopicSummary> page = new ArrayList<>(Math.min(list.limit(), tail.size()));
-        String next = null;
-        for (var entry : tail.entrySet()) {
-            if (page.size() == list.limit()) {
-                next = page.get(page.size() - 1).topic();
-                break;
-            }
-            TopicStats stats = entry.getValue().stats();
-            page.add(new ApiBody.TopicList.TopicSummary(entry.getKey(), stats.seq, stats.entries, stats.subscribers));
+    private Behavior<Command> onCountSubscribers(CountSubscribers count) {
+        List<ApiBody.TopicList.TopicSummary> counted = new ArrayList<>(count.page().topics().size());
+        for (ApiBody.TopicList.TopicSummary summary : count.page().topics()) {
+            Running running = topics.get(summary.topic());
+            counted.add(running == null ? summary : new ApiBody.TopicList.TopicSummary(summary.topic(), summary.seq(),
+                    summary.entries(), running.stats().subscribers));
         }
-        list.replyTo().tell(new ApiBody.TopicList(page, next));
+        count.replyTo().tell(new ApiBody.TopicList(counted, count.page().next()));
         return this;
     }
 
@@ -199,7 +186,6 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
             return this;
         }
         topics.remove(terminated.topic());
-        metrics.topicStopped();
         List<Topic.Command> waiting = held.remove(terminated.topic());
         if (waiting != null && !waiting.isEmpty()) {
             Running fresh = start(terminated.topic());

@@ -59,7 +59,7 @@ class RelayTest {
         });
         settings = HeraldSettings.fromConfig(config);
         TopicOwners owners = TopicOwners.start(testKit.system(), settings, metrics);
-        registry = testKit.spawn(TopicRegistry.create(settings.topics(), 100, codec, metrics, topic -> owners), "topics");
+        registry = testKit.spawn(TopicRegistry.create(settings.topics(), 100, codec, metrics, owners), "topics");
     }
 
     /** Leaving the cluster (sharding hands off, the member exits) takes longer than the testkit's default wait. */
@@ -120,12 +120,11 @@ class RelayTest {
         for (String key : List.of("a", "b", "c", "d")) {
             publish("hist", key, acks);
         }
-        registry.tell(new TopicRegistry.Forward("hist", new Topic.Publish(new Change("hist", Op.DELETE, "a", null, null, 1L, "del-a"),
-                "p", System.nanoTime(), acks.getRef())));
-        assertEquals(new Topic.Published("hist", 5, "p", false), acks.receiveMessage(Duration.ofSeconds(10)));
-        registry.tell(new TopicRegistry.Forward("hist", new Topic.Publish(new Change("hist", Op.DELETE, "a", null, null, 1L, "del-a"),
-                "p", System.nanoTime(), acks.getRef())));
-        assertEquals(new Topic.Published("hist", 5, "p", true), acks.receiveMessage(Duration.ofSeconds(10)), "a repeat");
+        Topic.Publish delete = new Topic.Publish(new Change("hist", Op.DELETE, "a", null, null, 1L, "del-a"), "p", 42L, acks.getRef());
+        registry.tell(new TopicRegistry.Forward("hist", delete));
+        assertEquals(new Topic.Published("hist", 5, "p", false, 42L), acks.receiveMessage(Duration.ofSeconds(10)));
+        registry.tell(new TopicRegistry.Forward("hist", delete));
+        assertEquals(new Topic.Published("hist", 5, "p", true, 42L), acks.receiveMessage(Duration.ofSeconds(10)), "a repeat");
         registry.tell(new TopicRegistry.Forward("hist", new Topic.Publish(new Change("hist", Op.SET, "b", null, "2", 1L, null),
                 "q", System.nanoTime(), acks.getRef())));
         assertEquals(new Topic.Conflicted("hist", "b", 2, "q"), acks.receiveMessage(Duration.ofSeconds(10)));
@@ -159,8 +158,8 @@ class RelayTest {
         List<Object> messages = List.of(
                 new TopicOwner.Join(relay.getRef()),
                 new TopicOwner.Leave(relay.getRef()),
-                new TopicOwner.Apply(Op.SET, "k", "ev", "{\"deep\":[1,2,{\"x\":null}]}", 2L, "i-1", "r1", session.getRef()),
-                new TopicOwner.Apply(Op.APPEND, null, null, "1", null, null, null, session.getRef()),
+                new TopicOwner.Apply(Op.SET, "k", "ev", "{\"deep\":[1,2,{\"x\":null}]}", 2L, "i-1", "r1", 12345L, session.getRef()),
+                new TopicOwner.Apply(Op.APPEND, null, null, "1", null, null, null, -7L, session.getRef()),
                 new TopicOwner.GetState(new Position("e", 2), asker.getRef()),
                 new TopicOwner.GetState(null, asker.getRef()),
                 new TopicOwner.State("pekko://herald@10.0.0.1:25520", "e", 3, null, List.of(new TopicData.Item("k", 3, null, "\"v\"")), null),
@@ -168,8 +167,8 @@ class RelayTest {
                 new Topic.Synced(owner.getRef(), "e", 3, List.of(new TopicData.Item("k", 3, "ev", "[1]")),
                         new TopicData.History(1, List.of(new TopicData.Tombstone("gone", 2)))),
                 new Topic.Replicated("e", List.of(new TopicData.Step(4, Op.CLEAR, null, null, null))),
-                new Topic.Published("t", 4, "r1", false),
-                new Topic.Published("t", 4, "r1", true),
+                new Topic.Published("t", 4, "r1", false, 12345L),
+                new Topic.Published("t", 4, "r1", true, -7L),
                 new Topic.Conflicted("t", "k", 3, "r1"),
                 new TopicJournal.Began("e"),
                 new TopicJournal.Changed(List.of(new TopicData.Step(7, Op.SET, "k", "ev", "{\"a\":[1]}"),
