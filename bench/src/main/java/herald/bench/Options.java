@@ -28,7 +28,8 @@ final class Options {
               durable: --prefix P (durable:) --topics T (100) --in-flight N (64) --duration S (10) --rate R (1000) --per-request B (1):
                       acknowledged changes/s and latency for one topic, for T topics, and at R/s; start Herald
                       with herald.durable.topics = ["durable:*"] to measure durable topics, --prefix memory: for the same in memory;
-                      --per-request B sends B changes of one topic per request (the figures count changes)
+                      --per-request B sends B changes of one topic per request (the figures count changes);
+                      --phases one,topics,paced picks the phases; the paced one adds Herald's own p50/p99 (from /metrics)
               resume: --clients N (10000) --topics T (1) --entries E (1000) --changed F (0.01): a reconnect storm with
                       full snapshots, then one resuming; F of each topic's entries change while the clients are away
               memory: --low N (1000) --clients N (5000) --top K (15): live heap per connection between the two counts,

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -298,12 +299,50 @@ final class Scenarios {
                 options.integer("size", 128), options.integer("per-request", 1));
         ObjectNode out = summary(0);
         out.put("prefix", prefix).put("changesPerRequest", options.integer("per-request", 1));
+        List<String> phases = List.of(options.string("phases", "one,topics,paced").split(","));
         log("warm-up 2 s");
         publisher.saturate(prefix, topics, inFlight, 2);
-        report(out.putObject("oneTopic"), publisher.saturate(prefix, 1, inFlight, seconds));
-        report(out.putObject("topics" + topics), publisher.saturate(prefix, topics, inFlight, seconds));
-        report(out.putObject("paced" + Math.round(rate)), publisher.paced(prefix, topics, rate, seconds));
+        if (phases.contains("one")) {
+            report(out.putObject("oneTopic"), publisher.saturate(prefix, 1, inFlight, seconds));
+        }
+        if (phases.contains("topics")) {
+            report(out.putObject("topics" + topics), publisher.saturate(prefix, topics, inFlight, seconds));
+        }
+        if (phases.contains("paced")) {
+            Map<Double, Double> before = latencyBuckets();
+            ObjectNode paced = out.putObject("paced" + Math.round(rate));
+            report(paced, publisher.paced(prefix, topics, rate, seconds));
+            // What Herald itself took, from a change's arrival to its answer: the load generator's
+            // HTTP client shares the machine and adds its own delays to the figures above.
+            paced.put("serverP50Ms", serverPercentile(before, latencyBuckets(), 0.50))
+                    .put("serverP99Ms", serverPercentile(before, latencyBuckets(), 0.99));
+        }
         return out;
+    }
+
+    /** Herald's publish latency histogram: cumulative counts by upper bound in seconds. */
+    private Map<Double, Double> latencyBuckets() {
+        Map<Double, Double> buckets = new TreeMap<>();
+        for (String line : metricsText().split("\n")) {
+            if (line.startsWith("herald_publish_latency_seconds_bucket{")) {
+                int le = line.indexOf("le=\"") + 4;
+                String bound = line.substring(le, line.indexOf('"', le));
+                buckets.put(bound.equals("+Inf") ? Double.MAX_VALUE : Double.parseDouble(bound),
+                        Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
+            }
+        }
+        return buckets;
+    }
+
+    /** The upper bound (ms) of the bucket holding the given quantile of what was recorded between two readings. */
+    private static double serverPercentile(Map<Double, Double> before, Map<Double, Double> after, double quantile) {
+        double total = after.getOrDefault(Double.MAX_VALUE, 0.0) - before.getOrDefault(Double.MAX_VALUE, 0.0);
+        for (Map.Entry<Double, Double> bucket : after.entrySet()) {
+            if (bucket.getValue() - before.getOrDefault(bucket.getKey(), 0.0) >= quantile * total) {
+                return round(bucket.getKey() * 1000);
+            }
+        }
+        return -1;
     }
 
     private static void report(ObjectNode out, Acknowledged.Result result) {
@@ -412,19 +451,22 @@ final class Scenarios {
 
     /** The sum of a Prometheus series family from Herald's /metrics; 0 when it cannot be read. */
     private double metric(String prefix) {
-        URI publish = options.publishUrl();
-        try {
-            String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(publish.resolve("/metrics")).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
-            double sum = 0;
-            for (String line : body.split("\n")) {
-                if (line.startsWith(prefix)) {
-                    sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-                }
+        double sum = 0;
+        for (String line : metricsText().split("\n")) {
+            if (line.startsWith(prefix)) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
             }
-            return sum;
+        }
+        return sum;
+    }
+
+    /** Herald's /metrics page; empty when it cannot be read. */
+    private String metricsText() {
+        try {
+            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(options.publishUrl().resolve("/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
         } catch (Exception e) {
-            return 0;
+            return "";
         }
     }
 

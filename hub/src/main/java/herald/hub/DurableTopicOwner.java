@@ -19,7 +19,8 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * {@link TopicOwner}. It batches changes in front of its {@link TopicJournal}: while one write is
  * under way, the changes that arrive wait here and go to the journal together as the next write, so
  * a hot topic costs one database round trip per batch rather than per change, and a change waits at
- * most for the write before it. Everything else goes straight to the journal.
+ * most for the write before it. A write starts once the mailbox holds no more changes that came with
+ * the first (never on a timer). Everything else goes straight to the journal.
  *
  * <p>Changes go to the journal only while it is ready. After a failed write or recovery (the
  * database is away) they are refused with {@code unavailable} at once, until the journal has
@@ -48,6 +49,8 @@ final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command> {
     private List<TopicOwner.Apply> waiting = new ArrayList<>();
     /** The batch the journal is writing, empty when none is. */
     private List<TopicOwner.Apply> writing = List.of();
+    /** A {@link TopicOwner.WriteWaiting} is on its way to this owner. */
+    private boolean writeAsked;
     /** Asked to stop: it does once the changes it holds are written, so that none is lost with it. */
     private boolean stopping;
     /** Starting: changes wait for the recovery. Failed: changes are refused until the journal is ready again. */
@@ -74,7 +77,16 @@ final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command> {
                     waiting.add(apply);
                     if (unreadable != null || journalState == Journal.FAILED) {
                         refuseWaiting();
+                    } else if (writing.isEmpty() && !writeAsked) {
+                        // The changes already in the mailbox (the rest of an HTTP batch, other
+                        // publishers') join this one's write rather than wait for the next.
+                        writeAsked = true;
+                        getContext().getSelf().tell(TopicOwner.WriteWaiting.INSTANCE);
                     }
+                    return this;
+                })
+                .onMessageEquals(TopicOwner.WriteWaiting.INSTANCE, () -> {
+                    writeAsked = false;
                     writeNext();
                     return this;
                 })

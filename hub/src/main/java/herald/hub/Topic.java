@@ -67,7 +67,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
                          TopicData.History history) implements Command, ClusterMessage {
     }
 
-    /** From the owner: the steps of one change, in seq order, sent once to each node's relay. */
+    /** From the owner: the steps of one change, or of one journal write, in seq order, sent once to each node's relay. */
     public record Replicated(String epoch, List<TopicData.Step> steps) implements Command, ClusterMessage {
     }
 

@@ -34,9 +34,9 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * another node recovers the same history. A snapshot every {@code snapshot-every} changes lets the
  * journal before it be deleted.
  *
- * <p>Changes come in batches ({@link TopicOwner.WriteBatch}), one write each. A batch is planned and
- * applied to the state as it is read, change after change (each sees the ones before it), and its
- * events are written in one go; the event handler then finds them applied already. If the write
+ * <p>Changes come in batches ({@link TopicOwner.WriteBatch}), one write and one event ({@link Batch})
+ * each. A batch is planned and applied to the state as it is read, change after change (each sees
+ * the ones before it), and written in one go; the event handler then finds it applied already. If the write
  * fails, the journal restarts and recovers its state from what was written, so the batch's changes
  * are gone from it as they are from the database; their publishers are told {@code unavailable}.
  *
@@ -53,8 +53,19 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
     record Began(String epoch) implements Event {
     }
 
-    /** One accepted change, as numbered steps (evictions included), with its idem key and when it came (epoch ms). */
+    /**
+     * One accepted change, as numbered steps (evictions included), with its idem key and when it came
+     * (epoch ms). Written inside a {@link Batch}; journals of the first durable release hold it alone.
+     */
     record Changed(List<TopicData.Step> steps, String idem, long atMillis) implements Event {
+    }
+
+    /**
+     * The changes of one write, in seq order: one row however many changes the write holds, since a
+     * row's cost (serializing it, inserting it, indexing it, deleting it after a snapshot) is what
+     * limits a journal, not its size.
+     */
+    record Batch(List<Changed> changes) implements Event {
     }
 
     /** The state as a snapshot stores it. */
@@ -67,6 +78,8 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
      */
     static final class State {
         TopicData data;
+        /** Changes journaled after the latest snapshot: what a recovery would replay. */
+        int unsnapshotted;
     }
 
     static final String PERSISTENCE_TYPE = "herald-topic";
@@ -155,27 +168,37 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
      * since a repeat may name a change of this very batch).
      */
     private Effect<Event, State> onWriteBatch(State state, TopicOwner.WriteBatch batch) {
+        // A topic written to is in use, listened to or not: stopping it would cost a recovery at the next change.
+        watchIdleness();
         long now = System.currentTimeMillis();
-        List<Event> events = new ArrayList<>(batch.applies().size() + 1);
+        List<Event> events = new ArrayList<>(2);
         if (state.data == null) {
             Began began = new Began(TopicData.newEpoch());
             events.add(began);
             state.data = new TopicData(began.epoch(), limits);
         }
         List<Topic.PublishOutcome> answers = new ArrayList<>(batch.applies().size());
-        List<Topic.Replicated> replicated = new ArrayList<>();
+        List<Changed> changes = new ArrayList<>(batch.applies().size());
+        List<TopicData.Step> steps = new ArrayList<>(batch.applies().size());
         for (TopicOwner.Apply apply : batch.applies()) {
             TopicData.Outcome outcome = state.data.plan(apply.change(name), now);
             if (outcome instanceof TopicData.Applied applied) {
                 state.data.commit(applied.steps(), apply.idem(), now);
-                events.add(new Changed(applied.steps(), apply.idem(), now));
-                replicated.add(new Topic.Replicated(state.data.epoch, applied.steps()));
+                changes.add(new Changed(applied.steps(), apply.idem(), now));
+                steps.addAll(applied.steps());
             }
             answers.add(apply.outcome(name, outcome));
         }
+        if (!changes.isEmpty()) {
+            events.add(new Batch(changes));
+        }
+        // One message to each relay for the whole write: its steps follow on in seq order.
+        Topic.Replicated replicated = steps.isEmpty() ? null : new Topic.Replicated(state.data.epoch, steps);
         Runnable answer = () -> {
             countEntries(state.data);
-            replicated.forEach(r -> relays.forEach(relay -> relay.tell(r)));
+            if (replicated != null) {
+                relays.forEach(relay -> relay.tell(replicated));
+            }
             for (int i = 0; i < answers.size(); i++) {
                 batch.applies().get(i).replyTo().tell(answers.get(i));
             }
@@ -208,7 +231,10 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
         return Effect().none();
     }
 
-    /** An owner nobody listens to may stop after a while: its state is in the journal, not lost. */
+    /**
+     * An owner nobody listens to and nobody writes to may stop after a while: its state is in the
+     * journal, not lost. Each write starts the wait again.
+     */
     private void watchIdleness() {
         if (relays.isEmpty()) {
             timers.startSingleTimer(TopicOwner.IdleCheck.INSTANCE, TopicOwner.IDLE_AFTER);
@@ -227,21 +253,47 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
                     }
                     return state;
                 })
-                .onEvent(Changed.class, (state, changed) -> {
-                    if (state.data == null) {
-                        throw new IllegalStateException("a change before the topic's first event: not a journal Herald wrote");
-                    }
-                    if (changed.steps().get(0).seq() > state.data.seq()) {
-                        state.data.commit(changed.steps(), changed.idem(), changed.atMillis());
-                    }
+                .onEvent(Changed.class, TopicJournal::replay)
+                .onEvent(Batch.class, (state, batch) -> {
+                    batch.changes().forEach(changed -> replay(state, changed));
                     return state;
                 })
                 .build();
     }
 
+    private static State replay(State state, Changed changed) {
+        if (state.data == null) {
+            throw new IllegalStateException("a change before the topic's first event: not a journal Herald wrote");
+        }
+        if (changed.steps().get(0).seq() > state.data.seq()) {
+            state.data.commit(changed.steps(), changed.idem(), changed.atMillis());
+        }
+        state.unsnapshotted++;
+        return state;
+    }
+
+    /**
+     * Deletes what snapshots made unnecessary. Pekko counts events here, that is writes, each of up to
+     * {@link DurableTopicOwner#MAX_BATCH} changes: every {@code snapshot-every} writes a snapshot is
+     * taken and the events before the one ahead of it are deleted, so a journal holds at most about
+     * twice that many writes.
+     */
     @Override
     public RetentionCriteria retentionCriteria() {
         return RetentionCriteria.snapshotEvery(snapshotEvery, 2).withDeleteEventsOnSnapshot();
+    }
+
+    /**
+     * Bounds recovery: a snapshot also once {@code snapshot-every} changes were journaled since the
+     * last one, however few writes held them, so a restart replays at most that many changes.
+     */
+    @Override
+    public boolean shouldSnapshot(State state, Event event, long sequenceNr) {
+        if (state.unsnapshotted < snapshotEvery) {
+            return false;
+        }
+        state.unsnapshotted = 0;
+        return true;
     }
 
     /** The snapshot is an immutable copy, made on the actor's thread; the state itself goes on changing. */
@@ -286,6 +338,7 @@ final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command, TopicJ
                     // Pekko keeps the one empty state it was given and recovers into it again: what the
                     // failed write had applied must go, so that recovery starts from nothing.
                     state.data = null;
+                    state.unsnapshotted = 0;
                     refuseWriting();
                     owner.tell(TopicOwner.JournalFailed.INSTANCE);
                 })

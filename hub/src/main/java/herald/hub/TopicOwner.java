@@ -124,6 +124,11 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
         INSTANCE
     }
 
+    /** From a durable topic's owner to itself: the changes that came meanwhile are in; write them. */
+    enum WriteWaiting implements Command {
+        INSTANCE
+    }
+
     /** From a durable topic's journal to its owner: the batch is written (or failed) and answered. */
     enum BatchWritten implements Command {
         INSTANCE

@@ -171,6 +171,8 @@ class RelayTest {
                 new Topic.Published("t", 4, "r1", true, -7L),
                 new Topic.Conflicted("t", "k", 3, "r1"),
                 new TopicJournal.Began("e"),
+                new TopicJournal.Batch(List.of(new TopicJournal.Changed(List.of(new TopicData.Step(9, Op.APPEND, "9", null, "2")), null, 5L),
+                        new TopicJournal.Changed(List.of(new TopicData.Step(10, Op.CLEAR, null, null, null)), "i", 6L))),
                 new TopicJournal.Changed(List.of(new TopicData.Step(7, Op.SET, "k", "ev", "{\"a\":[1]}"),
                         new TopicData.Step(8, Op.DELETE, "old", "evicted", null)), "idem-1", 1_700_000_000_000L),
                 new TopicJournal.Snapshot(new TopicData.Image("e", 8, List.of(new TopicData.Item("k", 7, null, "1")),
