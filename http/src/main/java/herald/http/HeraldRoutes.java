@@ -1,16 +1,16 @@
 package herald.http;
 
-import herald.config.HeraldSettings;
 import herald.hub.Audit;
 import herald.hub.Callbacks;
-import herald.hub.AuthenticationException;
-import herald.hub.Authenticator;
-import herald.hub.Connections;
 import herald.hub.Hub;
 import herald.hub.HubMetrics;
-import herald.hub.Principal;
-import herald.hub.Topic;
-import herald.hub.Topics;
+import herald.hub.auth.AuthenticationException;
+import herald.hub.auth.Authenticator;
+import herald.hub.auth.Principal;
+import herald.hub.session.Connections;
+import herald.hub.topic.Topic;
+import herald.hub.topic.Topics;
+import herald.config.HeraldSettings;
 import herald.protocol.ApiBody;
 import herald.protocol.Change;
 import herald.protocol.ErrorCode;

@@ -1,17 +1,17 @@
 package herald.http;
 
 import herald.hub.Callbacks;
-import herald.config.HeraldSettings;
-import herald.hub.Authenticator;
-import herald.hub.Connections;
 import herald.hub.Hub;
 import herald.hub.HubMetrics;
-import herald.hub.LocalTopics;
-import herald.hub.LocalOwners;
-import herald.hub.Owners;
-import herald.hub.DurableStore;
-import herald.hub.TopicOwners;
-import herald.hub.TopicRegistry;
+import herald.hub.auth.Authenticator;
+import herald.hub.cluster.TopicOwners;
+import herald.hub.persistence.DurableStore;
+import herald.hub.session.Connections;
+import herald.hub.topic.LocalOwners;
+import herald.hub.topic.LocalTopics;
+import herald.hub.topic.Owners;
+import herald.hub.topic.TopicRegistry;
+import herald.config.HeraldSettings;
 import herald.protocol.CloseCode;
 import herald.protocol.FrameCodec;
 import io.micrometer.core.instrument.Gauge;

@@ -1,6 +1,6 @@
 package herald.http;
 
-import herald.hub.Connections;
+import herald.hub.session.Connections;
 import java.util.function.BooleanSupplier;
 
 /**

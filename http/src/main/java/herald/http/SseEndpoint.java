@@ -1,12 +1,12 @@
 package herald.http;
 
-import herald.hub.Callbacks;
 import herald.hub.Audit;
-import herald.hub.CloseConnection;
-import herald.hub.Connections;
+import herald.hub.Callbacks;
 import herald.hub.Hub;
-import herald.hub.Principal;
-import herald.hub.Session;
+import herald.hub.auth.Principal;
+import herald.hub.session.CloseConnection;
+import herald.hub.session.Connections;
+import herald.hub.session.Session;
 import herald.protocol.CloseCode;
 import herald.protocol.FrameCodec;
 import herald.protocol.Position;

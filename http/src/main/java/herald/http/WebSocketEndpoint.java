@@ -1,10 +1,10 @@
 package herald.http;
 
 import herald.hub.Audit;
-import herald.hub.Connections;
 import herald.hub.Hub;
-import herald.hub.Principal;
-import herald.hub.Session;
+import herald.hub.auth.Principal;
+import herald.hub.session.Connections;
+import herald.hub.session.Session;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;

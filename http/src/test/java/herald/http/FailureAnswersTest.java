@@ -1,15 +1,15 @@
 package herald.http;
 
+import herald.hub.Hub;
+import herald.hub.HubMetrics;
+import herald.hub.auth.Authenticator;
+import herald.hub.session.Connections;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import herald.config.HeraldConfig;
 import herald.config.HeraldSettings;
-import herald.hub.Authenticator;
-import herald.hub.Connections;
-import herald.hub.Hub;
-import herald.hub.HubMetrics;
 import herald.protocol.FrameCodec;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;

@@ -1,5 +1,6 @@
 package herald.hub;
 
+import herald.hub.topic.Topic;
 import herald.protocol.ErrorCode;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -28,14 +29,14 @@ public final class HubMetrics {
     private final Counter connectionsOpened;
     private final Map<Integer, Counter> connectionsClosed = new ConcurrentHashMap<>();
     private final Timer connectionDuration;
-    final Counter framesIn;
-    final Counter bytesIn;
-    final Counter framesOut;
-    final Counter bytesOut;
+    public final Counter framesIn;
+    public final Counter bytesIn;
+    public final Counter framesOut;
+    public final Counter bytesOut;
     private final Counter publishesHttp;
-    final Counter publishesSocket;
-    final Timer publishLatency;
-    final Counter slowConsumerCloses;
+    public final Counter publishesSocket;
+    public final Timer publishLatency;
+    public final Counter slowConsumerCloses;
     private final Map<ErrorCode, Counter> rejected = new EnumMap<>(ErrorCode.class);
     private final DistributionSummary outboundDepth;
     private final Counter resumedDelta;
@@ -43,8 +44,8 @@ public final class HubMetrics {
     private final Counter conflicts;
     private final Counter duplicates;
     /** Durable topics: from a change's events handed to the journal to the write confirmed. */
-    final Timer journalWrite;
-    final Counter journalFailures;
+    public final Timer journalWrite;
+    public final Counter journalFailures;
 
     public HubMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -118,12 +119,12 @@ public final class HubMetrics {
         return registry;
     }
 
-    void connectionOpened() {
+    public void connectionOpened() {
         connectionsOpened.increment();
         connectionsOpen.incrementAndGet();
     }
 
-    void connectionClosed(int code, long nanosOpen) {
+    public void connectionClosed(int code, long nanosOpen) {
         connectionsOpen.decrementAndGet();
         connectionDuration.record(nanosOpen, TimeUnit.NANOSECONDS);
         connectionsClosed.computeIfAbsent(code, c -> Counter.builder("herald.connections.closed")
@@ -135,27 +136,27 @@ public final class HubMetrics {
         publishesHttp.increment(changes);
     }
 
-    void rejected(ErrorCode code) {
+    public void rejected(ErrorCode code) {
         rejected.get(code).increment();
     }
 
-    void topicStarted() {
+    public void topicStarted() {
         topicsAlive.incrementAndGet();
     }
 
-    void topicStopped() {
+    public void topicStopped() {
         topicsAlive.decrementAndGet();
     }
 
-    void subscribed() {
+    public void subscribed() {
         subscriptions.incrementAndGet();
     }
 
-    void unsubscribed() {
+    public void unsubscribed() {
         subscriptions.decrementAndGet();
     }
 
-    void resumed(boolean delta) {
+    public void resumed(boolean delta) {
         (delta ? resumedDelta : resumedFull).increment();
     }
 
@@ -173,7 +174,7 @@ public final class HubMetrics {
         }
     }
 
-    void sampleOutboundDepth(int frames) {
+    public void sampleOutboundDepth(int frames) {
         outboundDepth.record(frames);
     }
 }

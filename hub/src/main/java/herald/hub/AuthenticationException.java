@@ -1,8 +1,0 @@
-package herald.hub;
-
-/** A token Herald does not accept; the message says why and is safe to show the client (it never quotes the token). */
-public final class AuthenticationException extends Exception {
-    public AuthenticationException(String message) {
-        super(message, null, false, false);
-    }
-}

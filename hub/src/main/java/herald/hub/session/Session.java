@@ -1,0 +1,481 @@
+package herald.hub.session;
+
+import herald.hub.Audit;
+import herald.hub.Hub;
+import herald.hub.HubMetrics;
+import herald.hub.auth.Principal;
+import herald.hub.topic.Topic;
+import herald.hub.topic.Topics;
+import herald.config.HeraldSettings;
+import herald.protocol.ClientFrame;
+import herald.protocol.CloseCode;
+import herald.protocol.ErrorCode;
+import herald.protocol.FrameCodec;
+import herald.protocol.InvalidFrameException;
+import herald.protocol.Position;
+import herald.protocol.ServerFrame;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+
+/**
+ * One client connection: reads its frames one at a time and dispatches them. What it does with them
+ * lives in one class a job: {@link SessionAuth} (who the client is, refreshes, expiry),
+ * {@link RateLimiter}, {@link SessionSubscriptions} (the subscribe state machine and the topics held)
+ * and {@link SessionClose} (how the connection ends and the line that says so). It feeds the
+ * connection's bounded {@link Outbound} and knows nothing of HTTP: the WebSocket layer hands it the
+ * text of each inbound message and tells it when the connection has ended.
+ *
+ * <p>Client frames are handled one at a time (the inbound stream waits for an {@link Ack}), so the
+ * replies to a subscribe come in the request's order and a later frame never overtakes it.
+ */
+public final class Session extends AbstractBehavior<Session.Command> {
+
+    /**
+     * Not sealed: the topics' notices ({@link Topic.Notice}) are session commands too, and outside a
+     * named module Java seals an interface only within its package. The session's own commands are
+     * the records and enums below, and those of {@link SessionSubscriptions}.
+     */
+    public interface Command {
+    }
+
+    /** The inbound stream's acknowledgement: the session is ready for the next message. */
+    public enum Ack {
+        INSTANCE
+    }
+
+    /** The text of one client message. */
+    public record Inbound(String text, ActorRef<Ack> ack) implements Command {
+    }
+
+    public record InboundStarted(ActorRef<Ack> ack) implements Command {
+    }
+
+    /** The client sent its close or the inbound side broke; the connection is ending. */
+    public enum InboundEnded implements Command {
+        INSTANCE
+    }
+
+    /** The connection is gone; {@code byClient} tells who sent the first close frame. */
+    public record ConnectionEnded(int code, String reason, boolean byClient) implements Command {
+    }
+
+    /** Subscribes as if the client had asked, for connections that cannot send frames (SSE). */
+    public record StartSubscriptions(List<String> topics, Map<String, Position> since) implements Command {
+    }
+
+    /** Closes the connection from the server side, for example with 1001 on shutdown. */
+    public record Close(CloseCode code, String reason) implements Command {
+    }
+
+    private enum AuthTimedOut implements Command {
+        INSTANCE
+    }
+
+    private enum TokenExpired implements Command {
+        INSTANCE
+    }
+
+    /** How the client is connected: a WebSocket speaks both ways; SSE only receives. */
+    public enum Transport {
+        WEBSOCKET,
+        SSE
+    }
+
+    /** Which connection, how and from where: fixed for the connection's life, logged with every lifecycle line. */
+    public record Identity(String sessionId, String remoteAddress, Transport transport) {
+    }
+
+    /** What of protocol 1.1 (PROTOCOL.md section 9) this server offers, as welcome lists it. */
+    private static final List<String> FEATURES = List.of("batch", "resume", "conditional", "idempotent");
+
+    /** Bad frames logged per connection before the rest are only counted, so a flood cannot flood the log. */
+    private static final int LOGGED_REJECTIONS = 5;
+
+    /**
+     * @param principal who the client is when that was settled at the upgrade (a valid token, or
+     *                  authentication off); null when the client must still send an {@code auth} frame
+     * @param slot      the connection's place, taken at the door; the session gives it back when it stops
+     */
+    public static Behavior<Command> create(Identity identity, Principal principal, Hub hub, Outbound outbound,
+                                           Connections.Slot slot) {
+        return Behaviors.withMdc(Command.class, Map.of("sessionId", identity.sessionId()),
+                Behaviors.setup(context -> Behaviors.withTimers(timers ->
+                        new Session(context, timers, identity, principal, hub, outbound, slot))));
+    }
+
+    private final TimerScheduler<Command> timers;
+    private final Identity identity;
+    private final HeraldSettings settings;
+    private final FrameCodec codec;
+    private final Topics topics;
+    private final Outbound outbound;
+    private final Connections connections;
+    private final HubMetrics metrics;
+    private final RateLimiter rateLimiter;
+    private final SessionAuth auth;
+    private final SessionSubscriptions subscriptions;
+    private final SessionClose close;
+    private final ActorRef<Topic.Notice> self;
+    /** The inbound stream's next acknowledgement, held back while a subscribe request is worked through. */
+    private ActorRef<Ack> pendingAck;
+    private long rejectedFrames;
+
+    private Session(ActorContext<Command> context, TimerScheduler<Command> timers, Identity identity,
+                    Principal principal, Hub hub, Outbound outbound, Connections.Slot slot) {
+        super(context);
+        this.timers = timers;
+        this.identity = identity;
+        this.settings = hub.settings();
+        this.codec = hub.codec();
+        this.topics = hub.topics();
+        this.connections = hub.connections();
+        this.metrics = hub.metrics();
+        this.outbound = outbound;
+        this.self = context.getSelf().narrow();
+        this.rateLimiter = new RateLimiter(settings.rateLimit(), System.nanoTime());
+        this.auth = new SessionAuth(principal, hub.authenticator(), connections, slot, settings);
+        this.subscriptions = new SessionSubscriptions(context, timers, topics, outbound, settings, this::refuse);
+        this.close = new SessionClose(identity, outbound, metrics);
+        metrics.connectionOpened();
+        context.getLog().info("Connection opened: session [{}] user [{}] remote [{}] via [{}]",
+                identity.sessionId(), auth.user(), identity.remoteAddress(), identity.transport());
+        if (!connections.add(identity.sessionId(), context.getSelf(), outbound, slot)) {
+            // Its place was given back: the connection took longer than the request deadline to start.
+            closeWith(CloseCode.INTERNAL_ERROR, "the connection started too late; reconnect");
+        } else if (principal != null) {
+            welcome();
+        } else {
+            timers.startSingleTimer(AuthTimedOut.INSTANCE, settings.auth().jwt().authTimeout());
+        }
+    }
+
+    private void welcome() {
+        if (identity.transport() == Transport.WEBSOCKET) {
+            send(new ServerFrame.Welcome(identity.sessionId(), auth.user(), settings.websocket().heartbeat().toMillis(), 1,
+                    FEATURES));
+        }
+        expireAtTokenExpiry();
+    }
+
+    /** A timer, not a check on the next frame: a silent client is closed the moment its token expires. */
+    private void expireAtTokenExpiry() {
+        Duration left = auth.untilExpiry(System.currentTimeMillis());
+        if (left != null) {
+            timers.startSingleTimer(TokenExpired.INSTANCE, left);
+        }
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(InboundStarted.class, started -> ack(started.ack()))
+                .onMessage(Inbound.class, this::onInbound)
+                .onMessage(Topic.Subscribed.class, this::onSubscribed)
+                .onMessage(Topic.Overflowed.class, overflowed -> slowConsumer())
+                .onMessage(Topic.Published.class, this::onPublished)
+                .onMessage(Topic.Conflicted.class, this::onConflicted)
+                .onMessage(Topic.Refused.class, this::onRefused)
+                .onMessageEquals(AuthTimedOut.INSTANCE, () -> deny(CloseCode.UNAUTHENTICATED, "not authenticated in time"))
+                .onMessageEquals(TokenExpired.INSTANCE, () -> deny(CloseCode.TOKEN_EXPIRED, "token expired"))
+                .onMessageEquals(SessionSubscriptions.SubscribeTimedOut.INSTANCE, this::onSubscribeTimedOut)
+                .onMessage(SessionSubscriptions.TopicTerminated.class, this::onTopicTerminated)
+                .onMessageEquals(InboundEnded.INSTANCE, this::onInboundEnded)
+                .onMessage(ConnectionEnded.class, this::onConnectionEnded)
+                .onMessage(Close.class, c -> {
+                    closeWith(c.code(), c.reason());
+                    return this;
+                })
+                .onMessage(StartSubscriptions.class, this::onStartSubscriptions)
+                .onSignal(PostStop.class, stop -> onPostStop())
+                .build();
+    }
+
+    private Behavior<Command> ack(ActorRef<Ack> ack) {
+        ack.tell(Ack.INSTANCE);
+        return this;
+    }
+
+    /** Where a frame is dispatched: rate limit, parse, authentication, then one handler per frame type. */
+    private Behavior<Command> onInbound(Inbound inbound) {
+        if (close.closing()) {
+            return ack(inbound.ack());
+        }
+        metrics.framesIn.increment();
+        metrics.bytesIn.increment(FrameCodec.utf8Length(inbound.text()));
+        long now = System.nanoTime();
+        if (!rateLimiter.tryAcquire(now)) {
+            rateLimited(inbound.text(), now);
+            return ack(inbound.ack());
+        }
+        ClientFrame frame;
+        try {
+            frame = codec.decode(inbound.text());
+        } catch (InvalidFrameException e) {
+            reject(e);
+            return ack(inbound.ack());
+        }
+        if (auth.principal() == null) {
+            if (frame instanceof ClientFrame.Auth first) {
+                authenticate(first);
+            } else {
+                reject(new InvalidFrameException(ErrorCode.UNAUTHENTICATED, frame.id(), null,
+                        "send an auth frame with a token first"));
+            }
+            return ack(inbound.ack());
+        }
+        if (frame instanceof ClientFrame.Subscribe subscribe) {
+            pendingAck = inbound.ack();
+            subscriptions.request(subscribe.id(), subscribe.topics(), subscribe.since());
+            subscribeNext();
+            return this;
+        } else if (frame instanceof ClientFrame.Publish publish) {
+            publish(publish, now);
+        } else if (frame instanceof ClientFrame.Unsubscribe unsubscribe) {
+            unsubscribe.topics().forEach(subscriptions::leave);
+            send(new ServerFrame.Unsubscribed(unsubscribe.id(), unsubscribe.topics()));
+        } else if (frame instanceof ClientFrame.Ping ping) {
+            send(new ServerFrame.Pong(ping.id(), System.currentTimeMillis()));
+        } else if (frame instanceof ClientFrame.Auth refresh) {
+            refresh(refresh);
+        }
+        return ack(inbound.ack());
+    }
+
+    /** Answers a frame over the rate limit without processing it (its id is read for the reply). */
+    private void rateLimited(String text, long now) {
+        String id;
+        try {
+            id = codec.decode(text).id();
+        } catch (InvalidFrameException e) {
+            id = e.id();
+        }
+        reject(new InvalidFrameException(ErrorCode.RATE_LIMITED, id, null,
+                "over " + settings.rateLimit().framesPerSecond() + " frames per second; this frame was not processed"));
+        if (rateLimiter.refusedTooOften(now)) {
+            deny(CloseCode.RATE_LIMITED, "rate limit exceeded persistently");
+        }
+    }
+
+    private void publish(ClientFrame.Publish publish, long now) {
+        String topic = publish.change().topic();
+        if (!auth.principal().permissions().canPublish(topic)) {
+            refuse(new InvalidFrameException(ErrorCode.FORBIDDEN, publish.id(), topic, "publishing to this topic is not allowed"));
+        } else {
+            metrics.publishesSocket.increment();
+            topics.tell(topic, new Topic.Publish(publish.change(), publish.id(), now, self.narrow()));
+        }
+    }
+
+    /** The first auth frame of a connection that opened without a token. */
+    private void authenticate(ClientFrame.Auth frame) {
+        if (auth.authenticate(frame) instanceof SessionAuth.Failed failed) {
+            authFailed(frame.id(), failed.reason());
+            return;
+        }
+        timers.cancel(AuthTimedOut.INSTANCE);
+        getContext().getLog().info("Authenticated: session [{}] user [{}] remote [{}]",
+                identity.sessionId(), auth.user(), identity.remoteAddress());
+        welcome();
+    }
+
+    /**
+     * A new token on an authenticated connection, applied at once; subscriptions the new token no
+     * longer allows are ended, each with its unsubscribed and forbidden.
+     */
+    private void refresh(ClientFrame.Auth frame) {
+        if (!auth.required()) {
+            reject(new InvalidFrameException(ErrorCode.BAD_REQUEST, frame.id(), null,
+                    "authentication is off on this server; no auth frame is needed"));
+            return;
+        }
+        if (auth.refresh(frame) instanceof SessionAuth.Failed failed) {
+            authFailed(frame.id(), failed.reason());
+            return;
+        }
+        send(new ServerFrame.Refreshed(frame.id(), auth.principal().expiresAt()));
+        expireAtTokenExpiry();
+        for (String topic : subscriptions.notAllowedBy(auth.principal().permissions())) {
+            subscriptions.leave(topic);
+            send(new ServerFrame.Unsubscribed(null, List.of(topic)));
+            refuse(new InvalidFrameException(ErrorCode.FORBIDDEN, null, topic, "the refreshed token does not allow this topic"));
+        }
+    }
+
+    private void authFailed(String id, String reason) {
+        reject(new InvalidFrameException(ErrorCode.AUTH_FAILED, id, null, reason));
+        deny(CloseCode.UNAUTHENTICATED, "authentication failed");
+    }
+
+    /** Answers a refused request; a forbidden one also goes to the audit trail. */
+    private void refuse(InvalidFrameException e) {
+        if (e.code() == ErrorCode.FORBIDDEN) {
+            Audit.denied(identity.sessionId(), auth.user(), identity.remoteAddress(), "forbidden " + e.topic());
+        }
+        reject(e);
+    }
+
+    /** Closes for a reason the audit trail keeps: failed or expired authentication, abuse. */
+    private Behavior<Command> deny(CloseCode code, String reason) {
+        if (!close.closing()) {
+            Audit.denied(identity.sessionId(), auth.user(), identity.remoteAddress(), reason + " (close " + code.code() + ")");
+            closeWith(code, reason);
+        }
+        return this;
+    }
+
+    private Behavior<Command> onStartSubscriptions(StartSubscriptions start) {
+        subscriptions.request(null, start.topics(), start.since());
+        subscribeNext();
+        return this;
+    }
+
+    /** Asks the next topic of the pending subscribe, or finishes the request and takes the next frame. */
+    private void subscribeNext() {
+        if (subscriptions.next(auth.principal().permissions()) && pendingAck != null) {
+            pendingAck.tell(Ack.INSTANCE);
+            pendingAck = null;
+        }
+    }
+
+    private Behavior<Command> onSubscribed(Topic.Subscribed subscribed) {
+        if (subscriptions.onSubscribed(subscribed) && !close.closing()) {
+            subscribeNext();
+        }
+        return this;
+    }
+
+    private Behavior<Command> onRefused(Topic.Refused refused) {
+        send(new ServerFrame.Error(refused.requestId(), refused.topic(), refused.code(), refused.message()));
+        if (subscriptions.onRefused(refused)) {
+            subscribeNext();
+        }
+        return this;
+    }
+
+    private Behavior<Command> onSubscribeTimedOut() {
+        ServerFrame.Error error = subscriptions.onTimedOut();
+        if (error != null) {
+            send(error);
+            subscribeNext();
+        }
+        return this;
+    }
+
+    private Behavior<Command> onTopicTerminated(SessionSubscriptions.TopicTerminated terminated) {
+        subscriptions.onTopicTerminated(terminated);
+        return this;
+    }
+
+    private Behavior<Command> onPublished(Topic.Published published) {
+        metrics.outcome(published);
+        send(new ServerFrame.Published(published.requestId(), published.topic(), published.seq(),
+                published.duplicate() ? Boolean.TRUE : null));
+        return this;
+    }
+
+    private Behavior<Command> onConflicted(Topic.Conflicted conflict) {
+        metrics.outcome(conflict);
+        send(new ServerFrame.Error(conflict.requestId(), conflict.topic(), conflict.key(), ErrorCode.CONFLICT,
+                "the key's version is " + conflict.version() + ", not the one the change was made on", conflict.version()));
+        return this;
+    }
+
+    private void send(ServerFrame frame) {
+        if (close.closing()) {
+            return;
+        }
+        Outbound.Offer offer = outbound.offer(OutboundFrame.of(codec.encode(frame)));
+        if (offer == Outbound.Offer.CLOSED) {
+            close.streamEnded();
+            subscriptions.leaveAll();
+        } else if (offer == Outbound.Offer.OVERFLOW) {
+            slowConsumer();
+        }
+    }
+
+    /** The outbound buffer overflowed, on a frame of this session's or of a topic's: close with 4008. */
+    private Behavior<Command> slowConsumer() {
+        if (!close.closing()) {
+            metrics.slowConsumerCloses.increment();
+            getContext().getLog().warn(
+                    "Slow consumer closed with 4008: session [{}] user [{}] remote [{}] queued [{}] frames [{}] bytes",
+                    identity.sessionId(), auth.user(), identity.remoteAddress(), outbound.queuedFrames(), outbound.queuedBytes());
+            closeWith(CloseCode.SLOW_CONSUMER, "slow consumer: outbound buffer overflowed");
+        }
+        return this;
+    }
+
+    private void reject(InvalidFrameException e) {
+        rejectedFrames++;
+        metrics.rejected(e.code());
+        if (rejectedFrames <= LOGGED_REJECTIONS) {
+            getContext().getLog().warn("Rejected frame from session [{}] user [{}] remote [{}]: {} {}{}",
+                    identity.sessionId(), auth.user(), identity.remoteAddress(), e.code().wireName(),
+                    e.getMessage(), rejectedFrames == LOGGED_REJECTIONS ? " (further rejections are only counted)" : "");
+        }
+        send(e.toFrame());
+    }
+
+    /** Stops all deliveries at once and has the close frame sent (see {@link SessionClose}). */
+    private void closeWith(CloseCode code, String reason) {
+        if (close.close(code, reason)) {
+            stopWork();
+        }
+    }
+
+    /** The client closed: answer with the normal close once what is queued has been written. */
+    private Behavior<Command> onInboundEnded() {
+        if (close.clientClosed()) {
+            stopWork();
+        }
+        return this;
+    }
+
+    /** A closing connection takes no new work: its topics stop writing and the inbound stream is released. */
+    private void stopWork() {
+        subscriptions.leaveAll();
+        if (pendingAck != null) {
+            pendingAck.tell(Ack.INSTANCE);
+            pendingAck = null;
+        }
+    }
+
+    private Behavior<Command> onConnectionEnded(ConnectionEnded ended) {
+        subscriptions.leaveAll();
+        close.record(ended, auth.user(), rejectedFrames, getContext().getLog());
+        return Behaviors.stopped();
+    }
+
+    /**
+     * However the session stops, its place is given back and its topics forgotten. One that stops
+     * before its connection ended was either stopped with the server (a client that did not close
+     * within shutdown-grace) or failed (an exception in a handler): then its socket is closed with
+     * 1011 rather than left open with no one behind it.
+     */
+    private Behavior<Command> onPostStop() {
+        if (!close.recorded()) {
+            subscriptions.leaveAll();
+            ConnectionEnded ended;
+            if (CoordinatedShutdown.get(getContext().getSystem()).getShutdownReason().isPresent()) {
+                outbound.close(CloseCode.GOING_AWAY, "server shutting down");
+                ended = new ConnectionEnded(CloseCode.GOING_AWAY.code(), "dropped at shutdown", false);
+            } else {
+                outbound.close(CloseCode.INTERNAL_ERROR, "internal error");
+                ended = new ConnectionEnded(CloseCode.INTERNAL_ERROR.code(), "internal error: the session failed", false);
+            }
+            close.record(ended, auth.user(), rejectedFrames, getContext().getLog());
+        }
+        connections.remove(identity.sessionId());
+        return this;
+    }
+}

@@ -1,0 +1,209 @@
+package herald.hub.session;
+
+import herald.hub.auth.Permissions;
+import herald.hub.topic.Topic;
+import herald.hub.topic.Topics;
+import herald.config.HeraldSettings;
+import herald.protocol.ErrorCode;
+import herald.protocol.InvalidFrameException;
+import herald.protocol.Position;
+import herald.protocol.ServerFrame;
+import herald.protocol.TopicNames;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+
+/**
+ * A session's subscriptions: the topics it holds (each with the topic's actor, watched, and the
+ * {@link Subscription} the topic writes through), the ones waiting for a fresh snapshot after their
+ * topic's actor died, and the subscribe request being worked through. A request goes one topic at a
+ * time, each waiting for its topic's answer, so that the client's snapshots and errors come in the
+ * request's order.
+ */
+final class SessionSubscriptions {
+
+    /** The awaited topic did not answer within the ask timeout. */
+    enum SubscribeTimedOut implements Session.Command {
+        INSTANCE
+    }
+
+    /** A topic's actor stopped under a subscription. */
+    record TopicTerminated(String topic, ActorRef<Topic.Command> ref) implements Session.Command {
+    }
+
+    private record Held(ActorRef<Topic.Command> topic, Subscription subscription) {
+    }
+
+    private final ActorContext<Session.Command> context;
+    private final TimerScheduler<Session.Command> timers;
+    private final Topics topics;
+    private final Outbound outbound;
+    private final ActorRef<Topic.Notice> self;
+    private final int maxPerConnection;
+    private final Duration askTimeout;
+    /** Where refusals of a request's topics go: the session answers them as errors. */
+    private final Consumer<InvalidFrameException> refuse;
+
+    private final Map<String, Held> held = new HashMap<>();
+    private final Map<String, Subscription> resubscribing = new HashMap<>();
+    private final ArrayDeque<String> pending = new ArrayDeque<>();
+    /** The positions the pending request resumes from, by topic. */
+    private Map<String, Position> since = Map.of();
+    private String requestId;
+    private String awaitedTopic;
+    private Subscription awaited;
+
+    SessionSubscriptions(ActorContext<Session.Command> context, TimerScheduler<Session.Command> timers, Topics topics,
+                         Outbound outbound, HeraldSettings settings, Consumer<InvalidFrameException> refuse) {
+        this.context = context;
+        this.timers = timers;
+        this.topics = topics;
+        this.outbound = outbound;
+        this.self = context.getSelf().narrow();
+        this.maxPerConnection = settings.limits().maxSubscriptionsPerConnection();
+        this.askTimeout = settings.api().askTimeout();
+        this.refuse = refuse;
+    }
+
+    /** Queues a request's topics, with the positions to resume them from; {@link #next} works through them. */
+    void request(String id, List<String> names, Map<String, Position> positions) {
+        requestId = id;
+        since = positions;
+        pending.addAll(names);
+    }
+
+    /**
+     * Asks the next pending topic that passes the checks (name, permission, per-connection limit) for
+     * its snapshot, refusing the ones that do not; true when the request is done.
+     */
+    boolean next(Permissions permissions) {
+        while (!pending.isEmpty()) {
+            String topic = pending.poll();
+            if (!TopicNames.isValid(topic)) {
+                refuse.accept(new InvalidFrameException(ErrorCode.INVALID_TOPIC, requestId, topic,
+                        "a topic name is 1 to 200 characters of A-Z a-z 0-9 _ . : @ / -"));
+            } else if (!permissions.canSubscribe(topic)) {
+                refuse.accept(new InvalidFrameException(ErrorCode.FORBIDDEN, requestId, topic,
+                        "subscribing to this topic is not allowed"));
+            } else if (!held.containsKey(topic) && held.size() >= maxPerConnection) {
+                refuse.accept(new InvalidFrameException(ErrorCode.TOO_MANY_TOPICS, requestId, topic,
+                        "this connection is subscribed to the most topics allowed (" + maxPerConnection + ")"));
+            } else {
+                awaitedTopic = topic;
+                awaited = new Subscription(self, outbound);
+                topics.tell(topic, new Topic.Subscribe(awaited, requestId, since.get(topic)));
+                timers.startSingleTimer(SubscribeTimedOut.INSTANCE, askTimeout);
+                return false;
+            }
+        }
+        requestId = null;
+        since = Map.of();
+        return true;
+    }
+
+    /** A topic's snapshot is in the buffer; true when it answered the awaited step, so the request goes on. */
+    boolean onSubscribed(Topic.Subscribed subscribed) {
+        String topic = subscribed.topic();
+        if (topic.equals(awaitedTopic)) {
+            awaitedTopic = null;
+            timers.cancel(SubscribeTimedOut.INSTANCE);
+            hold(topic, subscribed.topicRef(), awaited);
+            return true;
+        }
+        Subscription fresh = resubscribing.remove(topic);
+        if (fresh != null) {
+            hold(topic, subscribed.topicRef(), fresh);
+        }
+        return false;
+    }
+
+    /** The hub could not take the awaited subscribe; true when it was the awaited one, so the request goes on. */
+    boolean onRefused(Topic.Refused refused) {
+        if (refused.toSubscribe() && refused.topic().equals(awaitedTopic)) {
+            awaitedTopic = null;
+            awaited.end();
+            timers.cancel(SubscribeTimedOut.INSTANCE);
+            return true;
+        }
+        return false;
+    }
+
+    /** The error for a topic that did not answer in time, or null when none was awaited; the request then goes on. */
+    ServerFrame.Error onTimedOut() {
+        if (awaitedTopic == null) {
+            return null;
+        }
+        context.getLog().warn("Topic [{}] did not answer a subscribe within {}; the client gets an error", awaitedTopic, askTimeout);
+        ServerFrame.Error error = new ServerFrame.Error(requestId, awaitedTopic, ErrorCode.INTERNAL, "the topic did not answer in time");
+        awaited.end();
+        awaitedTopic = null;
+        return error;
+    }
+
+    /** A subscribe again replaces the topic's handle; the old one is ended. */
+    private void hold(String topic, ActorRef<Topic.Command> ref, Subscription subscription) {
+        Held previous = held.put(topic, new Held(ref, subscription));
+        if (previous != null && previous.subscription() != subscription) {
+            previous.subscription().end();
+        }
+        if (previous == null || !ref.equals(previous.topic())) {
+            context.watchWith(ref, new TopicTerminated(topic, ref));
+        }
+    }
+
+    /** A topic's actor stopped under a live subscription: subscribe again, so the client gets a fresh snapshot. */
+    void onTopicTerminated(TopicTerminated terminated) {
+        Held current = held.get(terminated.topic());
+        if (current != null && terminated.ref().equals(current.topic())) {
+            held.remove(terminated.topic());
+            current.subscription().end();
+            Subscription fresh = new Subscription(self, outbound);
+            resubscribing.put(terminated.topic(), fresh);
+            topics.tell(terminated.topic(), new Topic.Subscribe(fresh, null, null));
+        }
+    }
+
+    /**
+     * Ends the subscription to a topic, if there is one. When this returns no frame of the topic can
+     * enter the buffer any more (see {@link Subscription#end}), so the session's answer is the last word.
+     */
+    void leave(String topic) {
+        Held gone = held.remove(topic);
+        if (gone != null) {
+            gone.subscription().end();
+            context.unwatch(gone.topic());
+            gone.topic().tell(new Topic.Unsubscribe(self));
+        }
+        Subscription waiting = resubscribing.remove(topic);
+        if (waiting != null) {
+            waiting.end();
+        }
+    }
+
+    /** The topics held that these permissions no longer allow. */
+    List<String> notAllowedBy(Permissions permissions) {
+        return held.keySet().stream().filter(topic -> !permissions.canSubscribe(topic)).sorted().toList();
+    }
+
+    /** Ends every subscription and drops the request being worked through: the connection is closing. */
+    void leaveAll() {
+        held.forEach((topic, h) -> {
+            h.subscription().end();
+            h.topic().tell(new Topic.Unsubscribe(self));
+        });
+        held.clear();
+        pending.clear();
+        since = Map.of();
+        resubscribing.values().forEach(Subscription::end);
+        resubscribing.clear();
+        if (awaited != null) {
+            awaited.end();
+        }
+    }
+}

@@ -1,0 +1,279 @@
+package herald.hub.topic;
+
+import herald.hub.HubMetrics;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import com.typesafe.config.ConfigFactory;
+import herald.config.HeraldConfig;
+import herald.config.HeraldSettings;
+import herald.config.HeraldSettings.TopicLimits;
+import herald.protocol.ApiBody;
+import herald.protocol.Change;
+import herald.protocol.FrameCodec;
+import herald.protocol.Op;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A single node's topics without any network: the relay's fan-out rules, the in-memory owner's
+ * numbering, and the registries of relays ({@link TopicRegistry}) and owners ({@link LocalOwners}).
+ */
+@ExtendWith(LogCapturingExtension.class)
+class TopicTest {
+    static final ActorTestKit testKit = ActorTestKit.create();
+    private static final FrameCodec codec = new FrameCodec();
+    private static int names;
+
+    @AfterAll
+    static void cleanup() {
+        testKit.shutdownTestKit();
+    }
+
+    private final HubMetrics metrics = HubMetrics.unregistered();
+
+    static TopicLimits limits(int maxEntries) {
+        return new TopicLimits(maxEntries, 1000, 10_000, Duration.ofMinutes(10), 100_000);
+    }
+
+    private static HeraldSettings settings(int maxEntries, int maxTopics) {
+        return HeraldSettings.fromConfig(HeraldConfig.load(ConfigFactory.parseString(
+                "herald.topics.max-entries = " + maxEntries + "\nherald.limits.max-topics = " + maxTopics)));
+    }
+
+    /** The owners of a single node, as HttpServer starts them. */
+    private LocalOwners owners(HeraldSettings settings) {
+        return new LocalOwners(testKit.spawn(LocalOwners.registry(settings, null, metrics), "owners-" + (++names)),
+                testKit.system().scheduler(), Duration.ofSeconds(3));
+    }
+
+    /** A relay of topic "t" with a probe for its registry, and real owners behind it. */
+    private ActorRef<Topic.Command> relay(LocalOwners owners, TestProbe<TopicRegistry.Command> registry) {
+        return testKit.spawn(Topic.create("t", limits(100), codec, metrics, new TopicStats(), registry.getRef(), owners),
+                "topic-" + (++names));
+    }
+
+    /** A single node's whole topic side: relays, owners, and the way sessions reach them. */
+    private Topics topics(int maxEntries, int maxTopics) {
+        HeraldSettings settings = settings(maxEntries, maxTopics);
+        LocalOwners owners = owners(settings);
+        ActorRef<TopicRegistry.Command> registry = testKit.spawn(
+                TopicRegistry.create(settings.topics(), maxTopics, codec, metrics, owners), "registry-" + (++names));
+        return new LocalTopics(registry, testKit.system().scheduler(), owners);
+    }
+
+    private static Topic.Publish publish(Op op, String key, String data, ActorRef<Topic.PublishOutcome> replyTo) {
+        return new Topic.Publish(new Change("t", op, key, null, data), "r", System.nanoTime(), replyTo);
+    }
+
+    private double gauge(String name) {
+        return metrics.registry().get(name).gauge().value();
+    }
+
+    @Test
+    void numbersChangesAndEncodesEachOnceForAllSubscribers() {
+        Topics topics = topics(10, 100);
+        TestSubscriber a = new TestSubscriber(testKit, metrics);
+        TestSubscriber b = new TestSubscriber(testKit, metrics);
+        TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
+        topics.tell("t", a.subscribe("s"));
+        topics.tell("t", b.subscribe(null));
+        a.notices.expectMessageClass(Topic.Subscribed.class);
+        b.notices.expectMessageClass(Topic.Subscribed.class);
+        String snapshot = a.frames.receiveMessage();
+        assertEquals("{\"type\":\"snapshot\",\"id\":\"s\",\"topic\":\"t\",\"epoch\":\"" + epochOf(snapshot)
+                + "\",\"seq\":0,\"entries\":[]}", snapshot);
+        b.frames.receiveMessage();
+
+        Topic.Publish publish = publish(Op.SET, "k", "{\"v\":1}", acks.getRef());
+        topics.tell("t", publish);
+        Topic.Published published = (Topic.Published) acks.receiveMessage();
+        assertEquals(new Topic.Published("t", 1, "r", false, publish.receivedNanos()), published);
+        metrics.outcome(published);
+        String toA = a.frames.receiveMessage();
+        String toB = b.frames.receiveMessage();
+        assertSame(toA, toB, "one encoded frame shared by every subscriber");
+        assertEquals(2, gauge("herald.subscriptions"));
+        assertEquals(1, metrics.publishLatency.count());
+        assertEquals("{\"type\":\"event\",\"topic\":\"t\",\"seq\":1,\"op\":\"set\",\"key\":\"k\",\"data\":{\"v\":1}}", toA);
+    }
+
+    @Test
+    void evictsTheOldestOverMaxEntriesAsDeletesNumberedAfterTheCause() {
+        Topics topics = topics(2, 100);
+        TestSubscriber sub = new TestSubscriber(testKit, metrics);
+        TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
+        topics.tell("t", sub.subscribe(null));
+        sub.notices.expectMessageClass(Topic.Subscribed.class);
+        sub.frames.receiveMessage();
+
+        topics.tell("t", publish(Op.APPEND, null, "1", acks.getRef()));
+        topics.tell("t", publish(Op.SET, "a", "2", acks.getRef()));
+        topics.tell("t", publish(Op.SET, "b", "3", acks.getRef()));
+        topics.tell("t", publish(Op.SET, "a", "4", acks.getRef()));
+        assertEquals(List.of(1L, 2L, 3L, 5L), acks.receiveSeveralMessages(4).stream().map(o -> ((Topic.Published) o).seq()).toList());
+        List<String> frames = sub.frames.receiveSeveralMessages(5);
+        assertEquals("{\"type\":\"event\",\"topic\":\"t\",\"seq\":4,\"op\":\"delete\",\"key\":\"1\",\"event\":\"evicted\"}",
+                frames.get(3));
+
+        ApiBody.TopicState s = topics.<ApiBody.TopicState>ask("t", replyTo -> new Topic.GetState(null, replyTo),
+                Duration.ofSeconds(3)).toCompletableFuture().join();
+        assertEquals(5, s.seq());
+        assertEquals(List.of("b", "a"), s.entries().stream().map(herald.protocol.Entry::key).toList());
+    }
+
+    @Test
+    void forgetsASubscriberThatDiesAndAsksToStopWhenIdle() {
+        TestProbe<TopicRegistry.Command> registry = testKit.createTestProbe();
+        ActorRef<Topic.Command> topic = relay(owners(settings(10, 100)), registry);
+        TestSubscriber sub = new TestSubscriber(testKit, metrics);
+        topic.tell(sub.subscribe(null));
+        sub.notices.expectMessageClass(Topic.Subscribed.class);
+        // The owner's state may have come before the subscribe, and the relay asked to stop then: the
+        // registry's Stop finds it active either way.
+        topic.tell(Topic.Stop.INSTANCE);
+        registry.fishForMessage(Duration.ofSeconds(3), message -> message instanceof TopicRegistry.StillActive
+                ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+
+        assertEquals(1, gauge("herald.subscriptions"));
+        sub.notices.stop();
+        TopicRegistry.Idle idle = registry.expectMessageClass(TopicRegistry.Idle.class);
+        assertEquals(0, gauge("herald.subscriptions"), "a dead subscriber is forgotten");
+        assertEquals(topic, idle.ref());
+        topic.tell(Topic.Stop.INSTANCE);
+        registry.expectTerminated(topic);
+    }
+
+    @Test
+    void aSubscriberWhoseBufferOverflowsIsToldAndDroppedWhileTheOthersGetEverything() {
+        LocalOwners owners = owners(settings(100, 100));
+        TestProbe<TopicRegistry.Command> registry = testKit.createTestProbe();
+        ActorRef<Topic.Command> topic = relay(owners, registry);
+        TestSubscriber stalled = new TestSubscriber(testKit, metrics, 3, false);
+        TestSubscriber healthy = new TestSubscriber(testKit, metrics);
+        TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
+        topic.tell(stalled.subscribe(null));
+        topic.tell(healthy.subscribe(null));
+        stalled.notices.expectMessageClass(Topic.Subscribed.class);
+        healthy.notices.expectMessageClass(Topic.Subscribed.class);
+        for (int i = 0; i < 5; i++) {
+            owners.publish("t", publish(Op.APPEND, null, String.valueOf(i), acks.getRef()));
+        }
+        acks.receiveSeveralMessages(5);
+        assertEquals(new Topic.Overflowed("t"), stalled.notices.expectMessageClass(Topic.Overflowed.class));
+        stalled.notices.expectNoMessage(Duration.ofMillis(50));
+        assertEquals(6, healthy.frames.receiveSeveralMessages(6).size(), "snapshot and every event");
+        assertEquals(1, gauge("herald.subscriptions"), "the overflowed subscriber is dropped");
+    }
+
+    @Test
+    void staysWhenSomethingArrivedBetweenIdleAndStop() {
+        TestProbe<TopicRegistry.Command> registry = testKit.createTestProbe();
+        ActorRef<Topic.Command> topic = relay(owners(settings(10, 100)), registry);
+        TestSubscriber sub = new TestSubscriber(testKit, metrics);
+        topic.tell(sub.subscribe("s1"));
+        sub.notices.expectMessageClass(Topic.Subscribed.class);
+        topic.tell(new Topic.Unsubscribe(sub.notices.getRef()));
+        registry.expectMessageClass(TopicRegistry.Idle.class);
+
+        topic.tell(sub.subscribe("s2"));
+        topic.tell(Topic.Stop.INSTANCE);
+        assertEquals(new TopicRegistry.StillActive("t"), registry.expectMessageClass(TopicRegistry.StillActive.class));
+        registry.expectNoMessage(Duration.ofMillis(50));
+    }
+
+    static String epochOf(String text) {
+        int start = text.indexOf("\"epoch\":\"") + 9;
+        return text.substring(start, text.indexOf('"', start));
+    }
+
+    @Test
+    void theRegistryRestartsAStoppedRelayAndLosesNoMessage() {
+        Topics topics = topics(10, 100);
+        TestSubscriber sub = new TestSubscriber(testKit, metrics, 1000, true);
+
+        Set<String> epochs = new HashSet<>();
+        Set<ActorRef<Topic.Command>> relays = new HashSet<>();
+        for (int i = 0; i < 200; i++) {
+            topics.tell("cycle", sub.subscribe("s" + i));
+            Topic.Subscribed subscribed = sub.notices.expectMessageClass(Topic.Subscribed.class);
+            assertEquals("s" + i, subscribed.requestId(), "every subscribe is answered, even during a stop");
+            relays.add(subscribed.topicRef());
+            epochs.add(epochOf(sub.frames.receiveMessage()));
+            topics.tell("cycle", new Topic.Unsubscribe(sub.notices.getRef()));
+        }
+        assertNotEquals(1, relays.size(), "relays without subscribers were stopped and started again");
+        assertEquals(1, epochs.size(), "the owner, which waits a while before it stops, kept the topic's epoch");
+    }
+
+    @Test
+    void theRegistryListsRunningTopicsInPagesByName() throws Exception {
+        Topics topics = topics(10, 100);
+        TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
+        TestSubscriber sub = new TestSubscriber(testKit, metrics);
+        topics.tell("b", sub.subscribe("s"));
+        sub.notices.expectMessageClass(Topic.Subscribed.class);
+        for (String name : new String[] {"c", "a", "e", "b", "d"}) {
+            topics.tell(name, new Topic.Publish(new Change(name, Op.SET, "k", null, "1"), null, System.nanoTime(),
+                    acks.getRef()));
+        }
+        acks.receiveSeveralMessages(5);
+        assertEquals(5, gauge("herald.topics.alive"));
+
+        Duration timeout = Duration.ofSeconds(3);
+        ApiBody.TopicList first = topics.list(null, 2, timeout).toCompletableFuture().get();
+        assertEquals(List.of("a", "b"), first.topics().stream().map(ApiBody.TopicList.TopicSummary::topic).toList());
+        assertEquals(new ApiBody.TopicList.TopicSummary("a", 1, 1, 0), first.topics().get(0));
+        assertEquals(new ApiBody.TopicList.TopicSummary("b", 1, 1, 1), first.topics().get(1), "with the subscribers of its relay");
+        ApiBody.TopicList second = topics.list(first.next(), 2, timeout).toCompletableFuture().get();
+        assertEquals(List.of("c", "d"), second.topics().stream().map(ApiBody.TopicList.TopicSummary::topic).toList());
+        ApiBody.TopicList last = topics.list(second.next(), 2, timeout).toCompletableFuture().get();
+        assertEquals(List.of("e"), last.topics().stream().map(ApiBody.TopicList.TopicSummary::topic).toList());
+        assertEquals(null, last.next());
+    }
+
+    @Test
+    void theRegistryRefusesANewTopicOverMaxTopicsAndKeepsTheOthers() {
+        Topics topics = topics(10, 2);
+        TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
+        TestSubscriber sub = new TestSubscriber(testKit, metrics);
+        for (String name : new String[] {"one", "two"}) {
+            topics.tell(name, new Topic.Publish(new Change(name, Op.SET, "k", null, "1"), null, System.nanoTime(),
+                    acks.getRef()));
+            acks.expectMessageClass(Topic.Published.class);
+        }
+        topics.tell("three", new Topic.Publish(new Change("three", Op.CLEAR, null, null, null), "p", System.nanoTime(),
+                acks.getRef()));
+        Topic.Refused refused = acks.expectMessageClass(Topic.Refused.class);
+        assertEquals(herald.protocol.ErrorCode.TOO_MANY_TOPICS, refused.code());
+        assertEquals("p", refused.requestId());
+        topics.tell("three", sub.subscribe("s"));
+        Topic.Refused subscribe = sub.notices.expectMessageClass(Topic.Refused.class);
+        assertEquals(true, subscribe.toSubscribe());
+        assertEquals(herald.protocol.ErrorCode.TOO_MANY_TOPICS, subscribe.code(), "an owner that cannot start refuses its relay's subscribes");
+
+        topics.tell("one", new Topic.Publish(new Change("one", Op.SET, "k", null, "2"), null, System.nanoTime(),
+                acks.getRef()));
+        assertEquals(2, ((Topic.Published) acks.receiveMessage()).seq(), "existing topics are unaffected");
+    }
+
+    @Test
+    void theRegistryAnswersStateOfAnUnknownTopicWithoutStartingIt() throws Exception {
+        Topics topics = topics(10, 2);
+        ApiBody.TopicState state = topics.<ApiBody.TopicState>ask("ghost", replyTo -> new Topic.GetState(null, replyTo), Duration.ofSeconds(3))
+                .toCompletableFuture().get();
+        assertEquals(0, state.seq());
+        assertEquals(0, gauge("herald.topics.alive"));
+    }
+}
