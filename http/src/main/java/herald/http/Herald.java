@@ -99,6 +99,14 @@ public final class Herald implements AutoCloseable {
                 db + ".db.minConnections", 1,
                 db + ".db.connectionTimeout", 3000,
                 db + ".db.initializationFailTimeout", -1));
+        if (!postgres) {
+            // The journal gathers the rows that wait into one transaction per write. H2 embedded
+            // stores a chunk of its file at every commit (WRITE_DELAY=0, so that a killed process
+            // loses no acknowledged change) under one lock: several transactions at once only make
+            // more, smaller commits. One at a time measured 20,000-25,000 changes/s over 100 topics
+            // against 16,000 with Pekko's default of 8 (bench/run durable).
+            settings.put("jdbc-journal.parallelism", 1);
+        }
         return ConfigFactory.parseMap(settings);
     }
 
