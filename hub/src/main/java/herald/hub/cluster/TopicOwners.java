@@ -45,7 +45,8 @@ public final class TopicOwners implements Owners {
     public static TopicOwners start(ActorSystem<?> system, HeraldSettings settings, HubMetrics metrics) {
         TopicOwners owners = new TopicOwners(system, settings.api().askTimeout(), settings.durable());
         owners.sharding.init(Entity.of(TopicOwner.KEY, entity -> TopicOwner.create(entity.getEntityId(),
-                        settings.topics().limitsFor(entity.getEntityId()), metrics, new TopicStats(), owners.passivation(entity)))
+                        settings.topics().limitsFor(entity.getEntityId()), metrics, new TopicStats(), owners.passivation(entity),
+                        TopicOwner.IDLE_AFTER))
                 .withStopMessage(TopicOwner.Stop.INSTANCE)
                 .withAllocationStrategy(new NoRebalancing()));
         if (settings.durable().enabled()) {

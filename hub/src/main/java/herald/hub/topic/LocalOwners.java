@@ -64,12 +64,13 @@ public final class LocalOwners implements Owners {
 
     /** Starts the owners' registry as a child of the given actor; {@code store} is null without durable topics. */
     public static LocalOwners start(ActorContext<?> parent, HeraldSettings settings, DurableStore store, HubMetrics metrics) {
-        return new LocalOwners(parent.spawn(registry(settings, store, metrics), "owners"), parent.getSystem().scheduler(),
-                settings.api().askTimeout());
+        return new LocalOwners(parent.spawn(registry(settings, store, metrics, TopicOwner.IDLE_AFTER), "owners"),
+                parent.getSystem().scheduler(), settings.api().askTimeout());
     }
 
-    static Behavior<Command> registry(HeraldSettings settings, DurableStore store, HubMetrics metrics) {
-        return Behaviors.setup(context -> new Registry(context, settings, store, metrics));
+    /** {@code idleAfter}: how long an in-memory owner with nothing to keep waits before it stops (shorter in tests). */
+    static Behavior<Command> registry(HeraldSettings settings, DurableStore store, HubMetrics metrics, Duration idleAfter) {
+        return Behaviors.setup(context -> new Registry(context, settings, store, metrics, idleAfter));
     }
 
     @Override
@@ -101,6 +102,7 @@ public final class LocalOwners implements Owners {
         private final HeraldSettings settings;
         private final DurableStore store;
         private final HubMetrics metrics;
+        private final Duration idleAfter;
         /** Sorted, so that listing pages by name costs a lookup, not a sort of every topic. */
         private final TreeMap<String, Running> running = new TreeMap<>();
         /** Topics whose owner is stopping, with the commands that came meanwhile. */
@@ -108,11 +110,13 @@ public final class LocalOwners implements Owners {
         /** Makes every incarnation's actor name unique, so a restart never waits for the old name. */
         private long incarnations;
 
-        Registry(ActorContext<Command> context, HeraldSettings settings, DurableStore store, HubMetrics metrics) {
+        Registry(ActorContext<Command> context, HeraldSettings settings, DurableStore store, HubMetrics metrics,
+                 Duration idleAfter) {
             super(context);
             this.settings = settings;
             this.store = store;
             this.metrics = metrics;
+            this.idleAfter = idleAfter;
         }
 
         @Override
@@ -186,7 +190,7 @@ public final class LocalOwners implements Owners {
             Behavior<TopicOwner.Command> behavior = durable(topic)
                     ? DurableTopicOwner.create(topic, settings.topics().limitsFor(topic), settings.durable().snapshotEvery(),
                             metrics, stats, passivation)
-                    : TopicOwner.create(topic, settings.topics().limitsFor(topic), metrics, stats, passivation);
+                    : TopicOwner.create(topic, settings.topics().limitsFor(topic), metrics, stats, passivation, idleAfter);
             ActorRef<TopicOwner.Command> owner = getContext().spawn(behavior,
                     "owner-" + (++incarnations) + "-" + URLEncoder.encode(topic, StandardCharsets.UTF_8));
             getContext().watchWith(owner, new Stopped(topic, owner));

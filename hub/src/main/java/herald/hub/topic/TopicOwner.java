@@ -156,10 +156,11 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
         void resend(Command command);
     }
 
+    /** {@code idleAfter}: {@link #IDLE_AFTER}, shorter in tests. */
     public static Behavior<Command> create(String name, TopicLimits limits, HubMetrics metrics, TopicStats stats,
-                                    Passivation passivation) {
+                                           Passivation passivation, Duration idleAfter) {
         return Behaviors.withTimers(timers -> Behaviors.setup(
-                context -> new TopicOwner(context, timers, name, limits, metrics, stats, passivation)));
+                context -> new TopicOwner(context, timers, name, limits, metrics, stats, passivation, idleAfter)));
     }
 
     private final String name;
@@ -168,19 +169,21 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     /** Read by {@link LocalOwners} to list topics without asking each. */
     private final TopicStats stats;
     private final Passivation passivation;
+    private final Duration idleAfter;
     private final TopicData data;
     private final Set<ActorRef<Topic.Command>> relays = new HashSet<>();
     /** Changes and joins that arrived after this owner asked to passivate; non-null while it waits for Stop. */
     private List<Command> deferred;
 
     private TopicOwner(ActorContext<Command> context, TimerScheduler<Command> timers, String name, TopicLimits limits,
-                       HubMetrics metrics, TopicStats stats, Passivation passivation) {
+                       HubMetrics metrics, TopicStats stats, Passivation passivation, Duration idleAfter) {
         super(context);
         this.name = name;
         this.timers = timers;
         this.metrics = metrics;
         this.stats = stats;
         this.passivation = passivation;
+        this.idleAfter = idleAfter;
         this.data = new TopicData(TopicData.newEpoch(), limits);
         metrics.topicStarted();
         context.getLog().debug("Topic [{}] owned here from now on, epoch [{}]", name, data.epoch);
@@ -246,7 +249,7 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
      */
     private void watchIdleness() {
         if (relays.isEmpty() && data.isEmpty()) {
-            timers.startSingleTimer(IdleCheck.INSTANCE, IDLE_AFTER);
+            timers.startSingleTimer(IdleCheck.INSTANCE, idleAfter);
         } else {
             timers.cancel(IdleCheck.INSTANCE);
         }

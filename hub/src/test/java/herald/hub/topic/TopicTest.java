@@ -4,6 +4,7 @@ import herald.hub.HubMetrics;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import herald.config.HeraldConfig;
@@ -54,7 +55,11 @@ class TopicTest {
 
     /** The owners of a single node, as HttpServer starts them. */
     private LocalOwners owners(HeraldSettings settings) {
-        return new LocalOwners(testKit.spawn(LocalOwners.registry(settings, null, metrics), "owners-" + (++names)),
+        return owners(settings, TopicOwner.IDLE_AFTER);
+    }
+
+    private LocalOwners owners(HeraldSettings settings, Duration idleAfter) {
+        return new LocalOwners(testKit.spawn(LocalOwners.registry(settings, null, metrics, idleAfter), "owners-" + (++names)),
                 testKit.system().scheduler(), Duration.ofSeconds(3));
     }
 
@@ -266,6 +271,38 @@ class TopicTest {
         topics.tell("one", new Topic.Publish(new Change("one", Op.SET, "k", null, "2"), null, System.nanoTime(),
                 acks.getRef()));
         assertEquals(2, ((Topic.Published) acks.receiveMessage()).seq(), "existing topics are unaffected");
+    }
+
+    /**
+     * An owner with nothing to keep stops after a while and the next one starts with a new epoch;
+     * what reaches it while it stops (the registry's held commands, or the ones it defers) goes to
+     * the next one, so every publish is answered and none is lost.
+     */
+    @Test
+    void anIdleOwnerStopsAndNothingSentMeanwhileIsLost() throws Exception {
+        LocalOwners owners = owners(settings(10, 100), Duration.ofMillis(20));
+        TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
+        TestProbe<ApiBody.TopicState> states = testKit.createTestProbe();
+        owners.publish("t", publish(Op.DELETE, "absent", null, acks.getRef()));
+        acks.expectMessageClass(Topic.Published.class);
+        owners.getState("t", new Topic.GetState(null, states.getRef()));
+        String first = states.receiveMessage().epoch();
+        Set<String> epochs = new HashSet<>(Set.of(first));
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        int sent = 0;
+        while (epochs.size() < 3 && System.nanoTime() < deadline) {
+            // A delete of nothing keeps the topic empty, so its owner may stop between any two of them.
+            for (int i = 0; i < 20; i++) {
+                owners.publish("t", publish(Op.DELETE, "absent", null, acks.getRef()));
+                sent++;
+            }
+            assertEquals(20, acks.receiveSeveralMessages(20, Duration.ofSeconds(5)).stream()
+                    .filter(Topic.Published.class::isInstance).count(), "every publish answered");
+            owners.getState("t", new Topic.GetState(null, states.getRef()));
+            epochs.add(states.receiveMessage().epoch());
+            acks.expectNoMessage(Duration.ofMillis(30));
+        }
+        assertTrue(epochs.size() >= 3, "owners stopped and started again, each with a new epoch: " + epochs + " after " + sent);
     }
 
     @Test
