@@ -26,7 +26,10 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
@@ -303,29 +306,33 @@ public final class HeraldRoutes extends AllDirectives {
     }
 
     /**
-     * Sends every change at once, in order: all go through one sender, so each topic receives its
-     * changes in the batch's order, and the answers are collected in that order too. A conflict is
-     * one result among the others in a batch, and a 409 for a single change.
+     * Sends each topic's changes, in the batch's order, to that topic as one message, all topics at
+     * once, and puts the answers back in the batch's order. A conflict is one result among the
+     * others in a batch, and a 409 for a single change.
      */
     private CompletionStage<HttpResponse> apply(FrameCodec.Changes body) {
         List<Change> changes = body.changes();
         long received = System.nanoTime();
-        List<CompletableFuture<Topic.PublishOutcome>> pending = new ArrayList<>(changes.size());
+        Map<String, List<Change>> byTopic = new LinkedHashMap<>();
         for (Change change : changes) {
-            pending.add(topics.<Topic.PublishOutcome>ask(change.topic(),
-                    replyTo -> new Topic.Publish(change, null, received, replyTo), settings.api().askTimeout())
-                    .toCompletableFuture());
+            byTopic.computeIfAbsent(change.topic(), topic -> new ArrayList<>()).add(change);
         }
-        return CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).thenApplyAsync(done -> {
-            List<ApiBody.PublishResults.Result> results = new ArrayList<>(pending.size());
-            for (CompletableFuture<Topic.PublishOutcome> outcome : pending) {
-                if (outcome.join() instanceof Topic.Refused refused) {
+        Map<String, CompletableFuture<Topic.Outcomes>> pending = new HashMap<>();
+        byTopic.forEach((topic, ofTopic) -> pending.put(topic, topics.<Topic.Outcomes>ask(topic,
+                replyTo -> new Topic.PublishAll(ofTopic, received, replyTo), settings.api().askTimeout()).toCompletableFuture()));
+        return CompletableFuture.allOf(pending.values().toArray(CompletableFuture[]::new)).thenApplyAsync(done -> {
+            List<ApiBody.PublishResults.Result> results = new ArrayList<>(changes.size());
+            Map<String, Integer> answered = new HashMap<>();
+            for (Change change : changes) {
+                int index = answered.merge(change.topic(), 1, Integer::sum) - 1;
+                Topic.PublishOutcome outcome = pending.get(change.topic()).join().outcomes().get(index);
+                if (outcome instanceof Topic.Refused refused) {
                     return error(StatusCodes.SERVICE_UNAVAILABLE, refused.code(), body.batch()
                             ? refused.message() + " (the " + results.size() + " changes before it in the batch were applied)"
                             : refused.message());
                 }
-                metrics.outcome(outcome.join());
-                if (outcome.join() instanceof Topic.Conflicted c) {
+                metrics.outcome(outcome);
+                if (outcome instanceof Topic.Conflicted c) {
                     if (!body.batch()) {
                         return json(StatusCodes.CONFLICT, new ApiBody.Error(ErrorCode.CONFLICT,
                                 "the key's version is " + c.version() + ", not the one the change was made on",
@@ -333,7 +340,7 @@ public final class HeraldRoutes extends AllDirectives {
                     }
                     results.add(ApiBody.PublishResults.Result.conflict(c.topic(), c.key(), c.version()));
                 } else {
-                    Topic.Published p = (Topic.Published) outcome.join();
+                    Topic.Published p = (Topic.Published) outcome;
                     results.add(ApiBody.PublishResults.Result.applied(p.topic(), p.seq(), p.duplicate()));
                 }
             }

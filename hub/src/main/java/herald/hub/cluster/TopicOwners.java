@@ -90,6 +90,11 @@ public final class TopicOwners implements Owners {
         owner(topic).tell(TopicOwner.Apply.of(publish));
     }
 
+    @Override
+    public void publishAll(String topic, Topic.PublishAll publish) {
+        owner(topic).tell(TopicOwner.ApplyAll.of(publish));
+    }
+
     /** Asks the owner and answers in the HTTP API's shape; no answer in time leaves the caller's ask to time out. */
     @Override
     public void getState(String topic, Topic.GetState get) {

@@ -50,9 +50,9 @@ public final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command
     private final ActorRef<TopicOwner.Command> journal;
     /** Why the journal cannot be read, once it cannot: the topic is then refused until Herald restarts. */
     private String unreadable;
-    private List<TopicOwner.Apply> waiting = new ArrayList<>();
+    private List<TopicOwner.Changes> waiting = new ArrayList<>();
     /** The batch the journal is writing, empty when none is. */
-    private List<TopicOwner.Apply> writing = List.of();
+    private List<TopicOwner.Changes> writing = List.of();
     /** A {@link TopicOwner.WriteWaiting} is on its way to this owner. */
     private boolean writeAsked;
     /** Asked to stop: it does once the changes it holds are written, so that none is lost with it. */
@@ -77,8 +77,8 @@ public final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command
     @Override
     public Receive<TopicOwner.Command> createReceive() {
         return newReceiveBuilder()
-                .onMessage(TopicOwner.Apply.class, apply -> {
-                    waiting.add(apply);
+                .onMessage(TopicOwner.Changes.class, changes -> {
+                    waiting.add(changes);
                     if (unreadable != null || journalState == Journal.FAILED) {
                         refuseWaiting();
                     } else if (writing.isEmpty() && !writeAsked) {
@@ -174,8 +174,8 @@ public final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command
     }
 
     private void refuseWaiting() {
-        for (TopicOwner.Apply apply : waiting) {
-            apply.replyTo().tell(new Topic.Refused(name, apply.requestId(), false, ErrorCode.UNAVAILABLE, refusal()));
+        for (TopicOwner.Changes changes : waiting) {
+            changes.refuse(name, ErrorCode.UNAVAILABLE, refusal());
         }
         waiting.clear();
     }
@@ -190,14 +190,15 @@ public final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command
         if (!writing.isEmpty() || waiting.isEmpty() || journalState != Journal.READY) {
             return;
         }
-        List<TopicOwner.Apply> batch;
-        if (waiting.size() <= MAX_BATCH) {
-            batch = waiting;
-            waiting = new ArrayList<>();
-        } else {
-            batch = new ArrayList<>(waiting.subList(0, MAX_BATCH));
-            waiting.subList(0, MAX_BATCH).clear();
+        // Whole requests only, up to MAX_BATCH changes (one request may hold that many alone).
+        int units = 0;
+        int count = 0;
+        while (units < waiting.size() && (units == 0 || count + waiting.get(units).applies().size() <= MAX_BATCH)) {
+            count += waiting.get(units).applies().size();
+            units++;
         }
+        List<TopicOwner.Changes> batch = new ArrayList<>(waiting.subList(0, units));
+        waiting.subList(0, units).clear();
         writing = batch;
         journal.tell(new TopicOwner.WriteBatch(batch));
     }

@@ -105,8 +105,8 @@ public final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command,
     private final Runnable idle;
     private final ActorRef<TopicOwner.Command> owner;
     private final Set<ActorRef<Topic.Command>> relays = new HashSet<>();
-    /** Applies whose events are being written: told {@code unavailable} if the write fails. */
-    private final List<TopicOwner.Apply> writing = new ArrayList<>();
+    /** Changes whose events are being written: told {@code unavailable} if the write fails. */
+    private final List<TopicOwner.Changes> writing = new ArrayList<>();
 
     private TopicJournal(ActorContext<TopicOwner.Command> context, TimerScheduler<TopicOwner.Command> timers, String name,
                          TopicLimits limits, int snapshotEvery, HubMetrics metrics, TopicStats stats, Runnable idle,
@@ -181,17 +181,21 @@ public final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command,
             events.add(began);
             state.data = new TopicData(began.epoch(), limits);
         }
-        List<Topic.PublishOutcome> answers = new ArrayList<>(batch.applies().size());
-        List<Changed> changes = new ArrayList<>(batch.applies().size());
-        List<TopicData.Step> steps = new ArrayList<>(batch.applies().size());
-        for (TopicOwner.Apply apply : batch.applies()) {
-            TopicData.Outcome outcome = state.data.plan(apply.change(name), now);
-            if (outcome instanceof TopicData.Applied applied) {
-                state.data.commit(applied.steps(), apply.idem(), now);
-                changes.add(new Changed(applied.steps(), apply.idem(), now));
-                steps.addAll(applied.steps());
+        List<List<Topic.PublishOutcome>> answers = new ArrayList<>(batch.changes().size());
+        List<Changed> changes = new ArrayList<>();
+        List<TopicData.Step> steps = new ArrayList<>();
+        for (TopicOwner.Changes request : batch.changes()) {
+            List<Topic.PublishOutcome> outcomes = new ArrayList<>(request.applies().size());
+            for (TopicOwner.Apply apply : request.applies()) {
+                TopicData.Outcome outcome = state.data.plan(apply.change(name), now);
+                if (outcome instanceof TopicData.Applied applied) {
+                    state.data.commit(applied.steps(), apply.idem(), now);
+                    changes.add(new Changed(applied.steps(), apply.idem(), now));
+                    steps.addAll(applied.steps());
+                }
+                outcomes.add(apply.outcome(name, outcome));
             }
-            answers.add(apply.outcome(name, outcome));
+            answers.add(outcomes);
         }
         if (!changes.isEmpty()) {
             events.add(new Batch(changes));
@@ -204,7 +208,7 @@ public final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command,
                 relays.forEach(relay -> relay.tell(replicated));
             }
             for (int i = 0; i < answers.size(); i++) {
-                batch.applies().get(i).replyTo().tell(answers.get(i));
+                batch.changes().get(i).answer(answers.get(i));
             }
             owner.tell(TopicOwner.BatchWritten.INSTANCE);
         };
@@ -212,7 +216,7 @@ public final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command,
             answer.run();
             return Effect().none();
         }
-        writing.addAll(batch.applies());
+        writing.addAll(batch.changes());
         long started = System.nanoTime();
         return Effect().persist(events).thenRun(after -> {
             metrics.journalWrite.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
@@ -368,11 +372,10 @@ public final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command,
         if (!writing.isEmpty()) {
             metrics.journalFailures.increment();
             context.getLog().warn("Topic [{}] could not journal {} changes; their publishers are told unavailable",
-                    name, writing.size());
+                    name, writing.stream().mapToInt(changes -> changes.applies().size()).sum());
         }
-        for (TopicOwner.Apply apply : writing) {
-            apply.replyTo().tell(new Topic.Refused(name, apply.requestId(), false, ErrorCode.UNAVAILABLE,
-                    "the topic's journal could not write the change; it was not applied"));
+        for (TopicOwner.Changes changes : writing) {
+            changes.refuse(name, ErrorCode.UNAVAILABLE, "the topic's journal could not write the change; it was not applied");
         }
         if (!writing.isEmpty()) {
             owner.tell(TopicOwner.BatchWritten.INSTANCE);

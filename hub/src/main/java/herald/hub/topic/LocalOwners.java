@@ -84,6 +84,11 @@ public final class LocalOwners implements Owners {
     }
 
     @Override
+    public void publishAll(String topic, Topic.PublishAll publish) {
+        registry.tell(new Forward(topic, TopicOwner.ApplyAll.of(publish)));
+    }
+
+    @Override
     public void getState(String topic, Topic.GetState get) {
         AskPattern.<Command, TopicOwner.State>ask(registry,
                         replyTo -> new Forward(topic, new TopicOwner.GetState(get.since(), replyTo)), askTimeout, scheduler)
@@ -166,8 +171,8 @@ public final class LocalOwners implements Owners {
 
         /** A command no owner can take now; a state query is left to time out into a 503. */
         private void refuse(String topic, TopicOwner.Command command, ErrorCode code, String message) {
-            if (command instanceof TopicOwner.Apply apply) {
-                apply.replyTo().tell(new Topic.Refused(topic, apply.requestId(), false, code, message));
+            if (command instanceof TopicOwner.Changes changes) {
+                changes.refuse(topic, code, message);
             } else if (command instanceof TopicOwner.Join join) {
                 join.relay().tell(new Topic.OwnerUnavailable(code, message));
             }

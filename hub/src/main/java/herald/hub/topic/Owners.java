@@ -16,6 +16,9 @@ public interface Owners {
     /** A change, numbered and applied by the owner, which answers the publisher. */
     void publish(String topic, Topic.Publish publish);
 
+    /** Changes of one request, applied in order and answered together. */
+    void publishAll(String topic, Topic.PublishAll publish);
+
     /** The state for the HTTP API; no answer in time leaves the caller's ask to time out. */
     void getState(String topic, Topic.GetState get);
 }

@@ -7,6 +7,8 @@ import herald.hub.session.OutboundFrame;
 import herald.hub.session.Session;
 import herald.hub.session.Subscription;
 import herald.config.HeraldSettings.TopicLimits;
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import herald.protocol.ApiBody;
 import herald.protocol.Change;
 import herald.protocol.ErrorCode;
@@ -64,6 +66,18 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
             implements Command {
     }
 
+    /**
+     * An HTTP request's changes to this topic, in the request's order, routed to the owner as one
+     * message and answered with one {@link Outcomes}: a batch of a hundred changes is one journal
+     * write of a durable topic, not one write for the first and one for the rest.
+     */
+    public record PublishAll(List<Change> changes, long receivedNanos, ActorRef<Outcomes> replyTo) implements Command {
+    }
+
+    /** The answer to a {@link PublishAll}: one outcome per change, in order. */
+    public record Outcomes(List<PublishOutcome> outcomes) implements ClusterMessage {
+    }
+
     /** The current state for the HTTP API, from the owner, as a delta from {@code since} when it can be (null: whole). */
     public record GetState(Position since, ActorRef<ApiBody.TopicState> replyTo) implements Command {
     }
@@ -115,7 +129,11 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     public record Overflowed(String topic) implements Notice {
     }
 
-    /** The answer to a {@link Publish}. */
+    /** The answer to a {@link Publish}; named in JSON, so that a list of them ({@link Outcomes}) crosses nodes. */
+    @JsonTypeInfo(use = JsonTypeInfo.Id.NAME)
+    @JsonSubTypes({@JsonSubTypes.Type(value = Published.class, name = "published"),
+            @JsonSubTypes.Type(value = Conflicted.class, name = "conflicted"),
+            @JsonSubTypes.Type(value = Refused.class, name = "refused")})
     public sealed interface PublishOutcome extends Notice {
     }
 

@@ -5,6 +5,7 @@ import herald.hub.HubMetrics;
 import herald.config.HeraldSettings.TopicLimits;
 import herald.protocol.ApiBody;
 import herald.protocol.Change;
+import herald.protocol.ErrorCode;
 import herald.protocol.Op;
 import herald.protocol.Position;
 import java.time.Duration;
@@ -48,16 +49,50 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     }
 
     /**
+     * Changes to apply in order, and how their publisher is answered: one {@link Apply} from a
+     * socket, or an {@link ApplyAll} of an HTTP request's changes to this topic, answered together.
+     */
+    public sealed interface Changes extends Command {
+        List<Apply> applies();
+
+        /** One outcome per change, in order. */
+        void answer(List<Topic.PublishOutcome> outcomes);
+
+        /** None of the changes can be applied now: each is answered with the same refusal. */
+        default void refuse(String topic, ErrorCode code, String message) {
+            List<Topic.PublishOutcome> refusals = new ArrayList<>(applies().size());
+            for (Apply apply : applies()) {
+                refusals.add(new Topic.Refused(topic, apply.requestId(), false, code, message));
+            }
+            answer(refusals);
+        }
+    }
+
+    /**
      * One change to number and apply; {@code replyTo} gets {@link Topic.Published}. The change's
      * fields rather than a {@link Change}, whose data Jackson writes as raw JSON for clients.
      * {@code receivedNanos} is the publisher's node's clock, only handed back in the answer.
+     * Within an {@link ApplyAll} its {@code replyTo} is null: the whole is answered at once.
      */
     public record Apply(Op op, String key, String event, String data, Long ifVersion, String idem, String requestId,
-                        long receivedNanos, ActorRef<Topic.PublishOutcome> replyTo) implements Command {
+                        long receivedNanos, ActorRef<Topic.PublishOutcome> replyTo) implements Changes {
         public static Apply of(Topic.Publish publish) {
-            Change change = publish.change();
+            return of(publish.change(), publish.requestId(), publish.receivedNanos(), publish.replyTo());
+        }
+
+        static Apply of(Change change, String requestId, long receivedNanos, ActorRef<Topic.PublishOutcome> replyTo) {
             return new Apply(change.op(), change.key(), change.event(), change.data(), change.ifVersion(), change.idem(),
-                    publish.requestId(), publish.receivedNanos(), publish.replyTo());
+                    requestId, receivedNanos, replyTo);
+        }
+
+        @Override
+        public List<Apply> applies() {
+            return List.of(this);
+        }
+
+        @Override
+        public void answer(List<Topic.PublishOutcome> outcomes) {
+            replyTo.tell(outcomes.get(0));
         }
 
         /** The answer to this change's publisher, the same from every form of owner. */
@@ -73,6 +108,22 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
 
         public Change change(String topic) {
             return new Change(topic, op, key, event, data, ifVersion, idem);
+        }
+    }
+
+    /** An HTTP request's changes to this topic, in order; {@code replyTo} gets one {@link Topic.Outcomes} for all. */
+    public record ApplyAll(List<Apply> applies, ActorRef<Topic.Outcomes> replyTo) implements Changes {
+        public static ApplyAll of(Topic.PublishAll publish) {
+            List<Apply> applies = new ArrayList<>(publish.changes().size());
+            for (Change change : publish.changes()) {
+                applies.add(Apply.of(change, null, publish.receivedNanos(), null));
+            }
+            return new ApplyAll(applies, publish.replyTo());
+        }
+
+        @Override
+        public void answer(List<Topic.PublishOutcome> outcomes) {
+            replyTo.tell(new Topic.Outcomes(outcomes));
         }
     }
 
@@ -109,7 +160,7 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     }
 
     /** From a durable topic's owner to its journal: changes to journal together, in one write. */
-    public record WriteBatch(List<Apply> applies) implements Command {
+    public record WriteBatch(List<Changes> changes) implements Command {
     }
 
     /** From a durable topic's journal to its owner: what it holds cannot be read (a corrupted or foreign row). */
@@ -196,7 +247,7 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
                 .onMessage(Join.class, join -> deferred != null ? defer(join) : onJoin(join))
                 .onMessage(Leave.class, leave -> forget(leave.relay()))
                 .onMessage(RelayTerminated.class, terminated -> forget(terminated.relay()))
-                .onMessage(Apply.class, apply -> deferred != null ? defer(apply) : onApply(apply))
+                .onMessage(Changes.class, changes -> deferred != null ? defer(changes) : onChanges(changes))
                 .onMessage(GetState.class, this::onGetState)
                 .onMessageEquals(IdleCheck.INSTANCE, this::onIdleCheck)
                 .onMessageEquals(Stop.INSTANCE, this::onStop)
@@ -216,15 +267,25 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
         return this;
     }
 
-    private Behavior<Command> onApply(Apply apply) {
-        TopicData.Outcome outcome = data.apply(apply.change(name), System.currentTimeMillis());
-        if (outcome instanceof TopicData.Applied applied) {
-            Topic.Replicated replicated = new Topic.Replicated(data.epoch, applied.steps());
+    /** Numbers and applies the changes in order, and sends each relay their steps in one message. */
+    private Behavior<Command> onChanges(Changes changes) {
+        long now = System.currentTimeMillis();
+        List<Topic.PublishOutcome> outcomes = new ArrayList<>(changes.applies().size());
+        List<TopicData.Step> steps = new ArrayList<>(changes.applies().size());
+        for (Apply apply : changes.applies()) {
+            TopicData.Outcome outcome = data.apply(apply.change(name), now);
+            if (outcome instanceof TopicData.Applied applied) {
+                steps.addAll(applied.steps());
+            }
+            outcomes.add(apply.outcome(name, outcome));
+        }
+        if (!steps.isEmpty()) {
+            Topic.Replicated replicated = new Topic.Replicated(data.epoch, steps);
             relays.forEach(relay -> relay.tell(replicated));
             stats.seq = data.seq();
             stats.entries = data.size();
         }
-        apply.replyTo().tell(apply.outcome(name, outcome));
+        changes.answer(outcomes);
         watchIdleness();
         return this;
     }

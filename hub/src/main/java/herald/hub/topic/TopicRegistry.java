@@ -105,6 +105,10 @@ public final class TopicRegistry extends AbstractBehavior<TopicRegistry.Command>
             owners.publish(forward.topic(), publish);
             return this;
         }
+        if (forward.command() instanceof Topic.PublishAll publish) {
+            owners.publishAll(forward.topic(), publish);
+            return this;
+        }
         if (forward.command() instanceof Topic.GetState get) {
             owners.getState(forward.topic(), get);
             return this;

@@ -158,6 +158,7 @@ class RelayTest {
         TestProbe<TopicOwner.Command> owner = testKit.createTestProbe();
         TestProbe<Topic.PublishOutcome> session = testKit.createTestProbe();
         TestProbe<TopicOwner.State> asker = testKit.createTestProbe();
+        TestProbe<Topic.Outcomes> outcomes = testKit.createTestProbe();
         List<Object> messages = List.of(
                 new TopicOwner.Join(relay.getRef()),
                 new TopicOwner.Leave(relay.getRef()),
@@ -170,6 +171,10 @@ class RelayTest {
                 new Topic.Synced(owner.getRef(), "e", 3, List.of(new TopicData.Item("k", 3, "ev", "[1]")),
                         new TopicData.History(1, List.of(new TopicData.Tombstone("gone", 2)))),
                 new Topic.Replicated("e", List.of(new TopicData.Step(4, Op.CLEAR, null, null, null))),
+                new TopicOwner.ApplyAll(List.of(new TopicOwner.Apply(Op.SET, "k", null, "{\"a\":1}", 3L, "i-2", null, 99L, null),
+                        new TopicOwner.Apply(Op.CLEAR, null, null, null, null, null, null, 99L, null)), outcomes.getRef()),
+                new Topic.Outcomes(List.of(new Topic.Published("t", 4, null, false, 99L), new Topic.Conflicted("t", "k", 3, null),
+                        new Topic.Refused("t", null, false, ErrorCode.UNAVAILABLE, "away"))),
                 new Topic.Published("t", 4, "r1", false, 12345L),
                 new Topic.Published("t", 4, "r1", true, -7L),
                 new Topic.Conflicted("t", "k", 3, "r1"),

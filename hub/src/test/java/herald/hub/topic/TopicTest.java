@@ -114,6 +114,28 @@ class TopicTest {
         assertEquals("{\"type\":\"event\",\"topic\":\"t\",\"seq\":1,\"op\":\"set\",\"key\":\"k\",\"data\":{\"v\":1}}", toA);
     }
 
+    /** An HTTP request's changes to one topic: applied in order, each answered in its place, delivered in seq order. */
+    @Test
+    void changesPublishedTogetherAreAppliedInOrderAndAnsweredTogether() {
+        Topics topics = topics(10, 100);
+        TestSubscriber sub = new TestSubscriber(testKit, metrics);
+        topics.tell("t", sub.subscribe("s"));
+        sub.notices.expectMessageClass(Topic.Subscribed.class);
+        sub.frames.receiveMessage();
+        TestProbe<Topic.Outcomes> answers = testKit.createTestProbe();
+        topics.tell("t", new Topic.PublishAll(List.of(
+                new Change("t", Op.SET, "a", null, "1"),
+                new Change("t", Op.SET, "a", null, "2", 5L, null),
+                new Change("t", Op.SET, "b", null, "3", null, "once"),
+                new Change("t", Op.SET, "b", null, "4", null, "once")), 7L, answers.getRef()));
+        List<Topic.PublishOutcome> outcomes = answers.receiveMessage().outcomes();
+        assertEquals(List.of(new Topic.Published("t", 1, null, false, 7L), new Topic.Conflicted("t", "a", 1, null),
+                new Topic.Published("t", 2, null, false, 7L), new Topic.Published("t", 2, null, true, 7L)), outcomes);
+        List<String> events = sub.frames.receiveSeveralMessages(2);
+        assertTrue(events.get(0).contains("\"seq\":1,") && events.get(1).contains("\"seq\":2,"), events.toString());
+        sub.frames.expectNoMessage(Duration.ofMillis(50));
+    }
+
     @Test
     void evictsTheOldestOverMaxEntriesAsDeletesNumberedAfterTheCause() {
         Topics topics = topics(2, 100);
