@@ -124,7 +124,10 @@ describe("the client against a real Herald", () => {
         return summary.subscribers === 0;
       }, 30_000);
       (sockets[0] as any)._socket.resume();
-      await eventually("the client saw 4008", () => states.some((s) => s.state === "reconnecting" && s.code === 4008));
+      // The client first reads what its paused socket left in the kernel's buffers (megabytes), then
+      // the close frame; Herald waits for it for the close-grace (30 s), so may a slow machine.
+      await eventually("the client saw 4008", () => states.some((s) => s.state === "reconnecting" && s.code === 4008), 30_000)
+        .catch((e: Error) => { throw new Error(`${e.message}; its states: ${JSON.stringify(states)}`); });
       await eventually("the view matches the server again", () => matchesServer(herald, view));
       assert.equal(view.seq, batches * 200);
       assert.match(herald.output(), /slow consumer/i);
