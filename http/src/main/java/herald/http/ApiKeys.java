@@ -1,7 +1,7 @@
 package herald.http;
 
-import herald.hub.auth.Permissions;
 import herald.config.HeraldSettings;
+import herald.hub.auth.Permissions;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;

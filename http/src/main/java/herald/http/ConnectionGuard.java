@@ -1,7 +1,7 @@
 package herald.http;
 
-import herald.hub.Callbacks;
 import herald.config.HeraldSettings;
+import herald.hub.Callbacks;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;

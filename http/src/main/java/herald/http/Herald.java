@@ -1,9 +1,9 @@
 package herald.http;
 
-import herald.hub.auth.Authenticator;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import herald.config.HeraldSettings;
+import herald.hub.auth.Authenticator;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;

@@ -1,5 +1,6 @@
 package herald.http;
 
+import herald.config.HeraldSettings;
 import herald.hub.Audit;
 import herald.hub.Callbacks;
 import herald.hub.Hub;
@@ -10,7 +11,6 @@ import herald.hub.auth.Principal;
 import herald.hub.session.Connections;
 import herald.hub.topic.Topic;
 import herald.hub.topic.Topics;
-import herald.config.HeraldSettings;
 import herald.protocol.ApiBody;
 import herald.protocol.Change;
 import herald.protocol.ErrorCode;

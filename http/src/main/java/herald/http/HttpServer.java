@@ -1,5 +1,6 @@
 package herald.http;
 
+import herald.config.HeraldSettings;
 import herald.hub.Callbacks;
 import herald.hub.Hub;
 import herald.hub.HubMetrics;
@@ -11,7 +12,6 @@ import herald.hub.topic.LocalOwners;
 import herald.hub.topic.LocalTopics;
 import herald.hub.topic.Owners;
 import herald.hub.topic.TopicRegistry;
-import herald.config.HeraldSettings;
 import herald.protocol.CloseCode;
 import herald.protocol.FrameCodec;
 import io.micrometer.core.instrument.Gauge;
@@ -29,8 +29,6 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.Done;
-import org.apache.pekko.cluster.MemberStatus;
-import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -39,10 +37,12 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.HttpsConnectionContext;
-import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.slf4j.Logger;
 
 /**

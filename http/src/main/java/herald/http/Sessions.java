@@ -1,11 +1,11 @@
 package herald.http;
 
+import herald.config.HeraldSettings;
 import herald.hub.Hub;
 import herald.hub.auth.Principal;
 import herald.hub.session.Connections;
 import herald.hub.session.Outbound;
 import herald.hub.session.Session;
-import herald.config.HeraldSettings;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;

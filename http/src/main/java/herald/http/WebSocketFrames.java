@@ -1,10 +1,10 @@
 package herald.http;
 
+import herald.config.HeraldSettings;
 import herald.hub.Callbacks;
 import herald.hub.session.CloseConnection;
 import herald.hub.session.Outbound;
 import herald.hub.session.Session;
-import herald.config.HeraldSettings;
 import herald.protocol.CloseCode;
 import herald.protocol.FrameCodec;
 import java.time.Duration;

@@ -1,9 +1,9 @@
 package herald.hub;
 
+import herald.config.HeraldSettings;
 import herald.hub.auth.Authenticator;
 import herald.hub.session.Connections;
 import herald.hub.topic.Topics;
-import herald.config.HeraldSettings;
 import herald.protocol.FrameCodec;
 
 /**

@@ -1,5 +1,6 @@
 package herald.hub.cluster;
 
+import herald.config.HeraldSettings;
 import herald.hub.Callbacks;
 import herald.hub.HubMetrics;
 import herald.hub.persistence.DurableTopicOwner;
@@ -7,7 +8,6 @@ import herald.hub.topic.Owners;
 import herald.hub.topic.Topic;
 import herald.hub.topic.TopicOwner;
 import herald.hub.topic.TopicStats;
-import herald.config.HeraldSettings;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;

@@ -1,7 +1,7 @@
 package herald.hub.persistence;
 
-import herald.hub.HubMetrics;
 import herald.config.HeraldSettings;
+import herald.hub.HubMetrics;
 import io.micrometer.core.instrument.Gauge;
 import java.io.IOException;
 import java.io.InputStream;

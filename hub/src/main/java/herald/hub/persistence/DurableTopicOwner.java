@@ -1,10 +1,10 @@
 package herald.hub.persistence;
 
+import herald.config.HeraldSettings.TopicLimits;
 import herald.hub.HubMetrics;
 import herald.hub.topic.Topic;
 import herald.hub.topic.TopicOwner;
 import herald.hub.topic.TopicStats;
-import herald.config.HeraldSettings.TopicLimits;
 import herald.protocol.ErrorCode;
 import java.util.ArrayList;
 import java.util.List;

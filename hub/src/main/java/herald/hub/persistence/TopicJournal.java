@@ -1,12 +1,12 @@
 package herald.hub.persistence;
 
+import herald.config.HeraldSettings.TopicLimits;
 import herald.hub.ClusterMessage;
 import herald.hub.HubMetrics;
 import herald.hub.topic.Topic;
 import herald.hub.topic.TopicData;
 import herald.hub.topic.TopicOwner;
 import herald.hub.topic.TopicStats;
-import herald.config.HeraldSettings.TopicLimits;
 import herald.protocol.ErrorCode;
 import java.time.Duration;
 import java.util.ArrayList;

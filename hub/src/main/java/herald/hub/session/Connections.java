@@ -1,7 +1,7 @@
 package herald.hub.session;
 
-import herald.hub.HubMetrics;
 import herald.config.HeraldSettings;
+import herald.hub.HubMetrics;
 import herald.protocol.CloseCode;
 import java.util.HashMap;
 import java.util.Map;

@@ -1,12 +1,12 @@
 package herald.hub.session;
 
+import herald.config.HeraldSettings;
 import herald.hub.Audit;
 import herald.hub.Hub;
 import herald.hub.HubMetrics;
 import herald.hub.auth.Principal;
 import herald.hub.topic.Topic;
 import herald.hub.topic.Topics;
-import herald.config.HeraldSettings;
 import herald.protocol.ClientFrame;
 import herald.protocol.CloseCode;
 import herald.protocol.ErrorCode;

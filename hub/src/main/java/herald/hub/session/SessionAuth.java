@@ -1,9 +1,9 @@
 package herald.hub.session;
 
+import herald.config.HeraldSettings;
 import herald.hub.auth.AuthenticationException;
 import herald.hub.auth.Authenticator;
 import herald.hub.auth.Principal;
-import herald.config.HeraldSettings;
 import herald.protocol.ClientFrame;
 import java.time.Duration;
 

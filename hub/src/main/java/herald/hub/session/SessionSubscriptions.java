@@ -1,9 +1,9 @@
 package herald.hub.session;
 
+import herald.config.HeraldSettings;
 import herald.hub.auth.Permissions;
 import herald.hub.topic.Topic;
 import herald.hub.topic.Topics;
-import herald.config.HeraldSettings;
 import herald.protocol.ErrorCode;
 import herald.protocol.InvalidFrameException;
 import herald.protocol.Position;

@@ -1,10 +1,10 @@
 package herald.hub.topic;
 
+import herald.config.HeraldSettings;
 import herald.hub.Callbacks;
 import herald.hub.HubMetrics;
 import herald.hub.persistence.DurableStore;
 import herald.hub.persistence.DurableTopicOwner;
-import herald.config.HeraldSettings;
 import herald.protocol.ApiBody;
 import herald.protocol.ErrorCode;
 import java.net.URLEncoder;

@@ -1,14 +1,14 @@
 package herald.hub.topic;
 
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import herald.config.HeraldSettings.TopicLimits;
 import herald.hub.ClusterMessage;
 import herald.hub.HubMetrics;
 import herald.hub.session.Outbound;
 import herald.hub.session.OutboundFrame;
 import herald.hub.session.Session;
 import herald.hub.session.Subscription;
-import herald.config.HeraldSettings.TopicLimits;
-import com.fasterxml.jackson.annotation.JsonSubTypes;
-import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import herald.protocol.ApiBody;
 import herald.protocol.Change;
 import herald.protocol.ErrorCode;

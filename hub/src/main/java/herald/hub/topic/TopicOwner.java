@@ -1,8 +1,8 @@
 package herald.hub.topic;
 
+import herald.config.HeraldSettings.TopicLimits;
 import herald.hub.ClusterMessage;
 import herald.hub.HubMetrics;
-import herald.config.HeraldSettings.TopicLimits;
 import herald.protocol.ApiBody;
 import herald.protocol.Change;
 import herald.protocol.ErrorCode;

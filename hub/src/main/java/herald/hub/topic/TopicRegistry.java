@@ -1,7 +1,7 @@
 package herald.hub.topic;
 
-import herald.hub.HubMetrics;
 import herald.config.HeraldSettings;
+import herald.hub.HubMetrics;
 import herald.protocol.ApiBody;
 import herald.protocol.ErrorCode;
 import herald.protocol.FrameCodec;
@@ -9,9 +9,9 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.TreeMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
