@@ -172,10 +172,11 @@ public record HeraldSettings(
     /**
      * Durable topics: which ones, where their journal lives, how often a snapshot is taken.
      *
+     * @param maxWaiting the most changes that may wait for one topic's journal; more are refused
      * @param url empty for the embedded H2 database in {@code directory}
      */
-    public record Durable(List<TopicPattern> topics, String directory, int snapshotEvery, String url, String user,
-                          String password, int poolSize) {
+    public record Durable(List<TopicPattern> topics, String directory, int snapshotEvery, int maxWaiting, String url,
+                          String user, String password, int poolSize) {
         public boolean isDurable(String topic) {
             for (TopicPattern pattern : topics) {
                 if (pattern.matches(topic)) {
@@ -218,7 +219,7 @@ public record HeraldSettings(
             throw new SettingsException("herald.durable.database.url: expected a jdbc:postgresql: or jdbc:h2: URL, got \"" + url + "\"");
         }
         return new Durable(topics, nonEmpty(c, "herald.durable.directory"), positiveInt(c, "herald.durable.snapshot-every"),
-                url, string(c, "herald.durable.database.user"), string(c, "herald.durable.database.password"),
+                positiveInt(c, "herald.durable.max-waiting"), url, string(c, "herald.durable.database.user"), string(c, "herald.durable.database.password"),
                 positiveInt(c, "herald.durable.database.pool-size"));
     }
 

@@ -133,6 +133,7 @@ class HeraldSettingsTest {
             "herald.durable.database.url = \"mysql://db\" | herald.durable.database.url: expected a jdbc:postgresql: or jdbc:h2: URL",
             "herald.durable.database.pool-size = 0 | herald.durable.database.pool-size: expected a whole number of at least 1",
             "herald.durable.snapshot-every = -5 | herald.durable.snapshot-every: expected a whole number of at least 1",
+            "herald.durable.max-waiting = 0 | herald.durable.max-waiting: expected a whole number of at least 1",
             "herald.topics.idempotency-ttl = 0s | herald.topics.idempotency-ttl: expected a duration above zero",
             "herald.topics.idempotency-max-keys = 10 | herald.topics.idempotency-max-keys (10) must be at least herald.topics.idempotency-window (10000)",
     })

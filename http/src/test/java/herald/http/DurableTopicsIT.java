@@ -16,6 +16,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -212,6 +213,68 @@ class DurableTopicsIT {
             });
         }
         assertEquals(200, state(herald, "orders:rows").path("seq").asLong());
+    }
+
+    /**
+     * A database that hangs costs bounded memory: while a topic's write waits on a lock, changes
+     * beyond max-waiting are refused at once; once the lock goes, the held ones are written.
+     */
+    @Test
+    void changesWaitingForAHungDatabaseAreBoundedAndWrittenOnceItAnswers() throws Exception {
+        try (Postgres postgres = Postgres.start()) {
+            HeraldProcess herald = HeraldProcess.start(List.of("-Dherald.durable.topics.0=orders:*",
+                    "-Dherald.durable.max-waiting=100", "-Dherald.api.ask-timeout=30s",
+                    "-Dherald.durable.database.url=" + postgres.url(), "-Dherald.durable.database.user=" + postgres.user()), Map.of());
+            try (java.sql.Connection db = java.sql.DriverManager.getConnection(postgres.url(), postgres.user(), "");
+                 java.sql.Statement sql = db.createStatement()) {
+                Eventually.await("the journal answers", Duration.ofSeconds(60),
+                        () -> post(herald, "{\"topic\":\"orders:slow\",\"op\":\"set\",\"key\":\"first\",\"data\":0}").statusCode() == 200);
+                db.setAutoCommit(false);
+                sql.execute("LOCK TABLE event_journal IN ACCESS EXCLUSIVE MODE");
+                CompletableFuture<HttpResponse<String>> writing = postAsync(herald, fifty("w"));
+                Eventually.await("Herald's write waits on the lock", Duration.ofSeconds(10), () -> {
+                    try (java.sql.ResultSet rows = db.createStatement().executeQuery("SELECT count(*) FROM pg_locks WHERE NOT granted")) {
+                        rows.next();
+                        return rows.getInt(1) > 0;
+                    }
+                });
+                List<CompletableFuture<HttpResponse<String>>> more = List.of(
+                        postAsync(herald, fifty("a")), postAsync(herald, fifty("b")), postAsync(herald, fifty("c")));
+                // Two requests of 50 fill max-waiting; the third is refused while the lock is still held.
+                Eventually.await("one request refused at once", Duration.ofSeconds(5),
+                        () -> more.stream().anyMatch(f -> f.isDone() && f.join().statusCode() == 503));
+                assertFalse(writing.isDone(), "the write under way still waits");
+                db.commit();
+                List<Integer> statuses = new ArrayList<>();
+                for (CompletableFuture<HttpResponse<String>> request : more) {
+                    HttpResponse<String> response = request.get(30, java.util.concurrent.TimeUnit.SECONDS);
+                    statuses.add(response.statusCode());
+                    if (response.statusCode() == 503) {
+                        assertTrue(response.body().contains("waiting for its journal"), response.body());
+                    }
+                }
+                assertEquals(200, writing.get(30, java.util.concurrent.TimeUnit.SECONDS).statusCode());
+                assertEquals(List.of(200, 200, 503), statuses.stream().sorted().toList(), statuses.toString());
+                assertEquals(151, state(herald, "orders:slow").path("seq").asLong(), "the first, the written 50 and two held requests");
+            } finally {
+                herald.close();
+            }
+        }
+    }
+
+    /** One request of 50 changes to orders:slow. */
+    private static String fifty(String prefix) {
+        StringBuilder body = new StringBuilder("{\"changes\":[");
+        for (int i = 0; i < 50; i++) {
+            body.append(i == 0 ? "" : ",").append("{\"topic\":\"orders:slow\",\"op\":\"set\",\"key\":\"")
+                    .append(prefix).append(i).append("\",\"data\":").append(i).append('}');
+        }
+        return body.append("]}").toString();
+    }
+
+    private static CompletableFuture<HttpResponse<String>> postAsync(HeraldProcess herald, String body) {
+        return HTTP.sendAsync(HttpRequest.newBuilder(herald.http("/api/publish")).timeout(Duration.ofSeconds(60))
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /** A row this Herald cannot read makes its topic refuse, said once in the log; other durable topics go on. */

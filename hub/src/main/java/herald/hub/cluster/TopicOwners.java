@@ -51,7 +51,7 @@ public final class TopicOwners implements Owners {
                 .withAllocationStrategy(new NoRebalancing()));
         if (settings.durable().enabled()) {
             owners.sharding.init(Entity.of(DURABLE_KEY, entity -> DurableTopicOwner.create(entity.getEntityId(),
-                            settings.topics().limitsFor(entity.getEntityId()), settings.durable().snapshotEvery(), metrics,
+                            settings.topics().limitsFor(entity.getEntityId()), settings.durable(), metrics,
                             new TopicStats(), owners.passivation(entity)))
                     .withStopMessage(TopicOwner.Stop.INSTANCE));
         }

@@ -1,5 +1,6 @@
 package herald.hub.persistence;
 
+import herald.config.HeraldSettings;
 import herald.config.HeraldSettings.TopicLimits;
 import herald.hub.HubMetrics;
 import herald.hub.topic.Topic;
@@ -40,9 +41,9 @@ public final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command
      * The journal stops itself when nobody listens ({@code passivation.idle}); changes are not deferred
      * as {@link TopicOwner}'s are, since this owner writes what it holds before it stops.
      */
-    public static Behavior<TopicOwner.Command> create(String name, TopicLimits limits, int snapshotEvery, HubMetrics metrics,
-                                               TopicStats stats, TopicOwner.Passivation passivation) {
-        return Behaviors.setup(context -> new DurableTopicOwner(context, name, limits, snapshotEvery, metrics, stats, passivation));
+    public static Behavior<TopicOwner.Command> create(String name, TopicLimits limits, HeraldSettings.Durable durable,
+                                                      HubMetrics metrics, TopicStats stats, TopicOwner.Passivation passivation) {
+        return Behaviors.setup(context -> new DurableTopicOwner(context, name, limits, durable, metrics, stats, passivation));
     }
 
     private final String name;
@@ -51,6 +52,9 @@ public final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command
     /** Why the journal cannot be read, once it cannot: the topic is then refused until Herald restarts. */
     private String unreadable;
     private List<TopicOwner.Changes> waiting = new ArrayList<>();
+    /** The changes in {@link #waiting}, at most {@code maxWaiting}. */
+    private int waitingChanges;
+    private final int maxWaiting;
     /** The batch the journal is writing, empty when none is. */
     private List<TopicOwner.Changes> writing = List.of();
     /** A {@link TopicOwner.WriteWaiting} is on its way to this owner. */
@@ -62,14 +66,16 @@ public final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command
 
     private Journal journalState = Journal.STARTING;
 
-    private DurableTopicOwner(ActorContext<TopicOwner.Command> context, String name, TopicLimits limits, int snapshotEvery,
-                              HubMetrics metrics, TopicStats stats, TopicOwner.Passivation passivation) {
+    private DurableTopicOwner(ActorContext<TopicOwner.Command> context, String name, TopicLimits limits,
+                              HeraldSettings.Durable durable, HubMetrics metrics, TopicStats stats,
+                              TopicOwner.Passivation passivation) {
         super(context);
         this.name = name;
         this.metrics = metrics;
+        this.maxWaiting = durable.maxWaiting();
         ActorRef<TopicOwner.Command> self = context.getSelf();
-        journal = context.spawn(TopicJournal.create(name, limits, snapshotEvery, metrics, stats, () -> passivation.idle(self), self),
-                "journal");
+        journal = context.spawn(TopicJournal.create(name, limits, durable.snapshotEvery(), metrics, stats,
+                () -> passivation.idle(self), self), "journal");
         context.watch(journal);
         metrics.topicStarted();
     }
@@ -78,7 +84,13 @@ public final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command
     public Receive<TopicOwner.Command> createReceive() {
         return newReceiveBuilder()
                 .onMessage(TopicOwner.Changes.class, changes -> {
+                    if (waitingChanges + changes.applies().size() > maxWaiting) {
+                        changes.refuse(name, ErrorCode.UNAVAILABLE, "the durable topic " + name + " has " + waitingChanges
+                                + " changes waiting for its journal (its database is slow); this one was not applied");
+                        return this;
+                    }
                     waiting.add(changes);
+                    waitingChanges += changes.applies().size();
                     if (unreadable != null || journalState == Journal.FAILED) {
                         refuseWaiting();
                     } else if (writing.isEmpty() && !writeAsked) {
@@ -178,6 +190,7 @@ public final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command
             changes.refuse(name, ErrorCode.UNAVAILABLE, refusal());
         }
         waiting.clear();
+        waitingChanges = 0;
     }
 
     private void stopWhenWritten() {
@@ -199,6 +212,7 @@ public final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command
         }
         List<TopicOwner.Changes> batch = new ArrayList<>(waiting.subList(0, units));
         waiting.subList(0, units).clear();
+        waitingChanges -= count;
         writing = batch;
         journal.tell(new TopicOwner.WriteBatch(batch));
     }

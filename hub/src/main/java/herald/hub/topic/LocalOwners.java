@@ -193,8 +193,8 @@ public final class LocalOwners implements Owners {
                 }
             };
             Behavior<TopicOwner.Command> behavior = durable(topic)
-                    ? DurableTopicOwner.create(topic, settings.topics().limitsFor(topic), settings.durable().snapshotEvery(),
-                            metrics, stats, passivation)
+                    ? DurableTopicOwner.create(topic, settings.topics().limitsFor(topic), settings.durable(), metrics, stats,
+                            passivation)
                     : TopicOwner.create(topic, settings.topics().limitsFor(topic), metrics, stats, passivation, idleAfter);
             ActorRef<TopicOwner.Command> owner = getContext().spawn(behavior,
                     "owner-" + (++incarnations) + "-" + URLEncoder.encode(topic, StandardCharsets.UTF_8));
