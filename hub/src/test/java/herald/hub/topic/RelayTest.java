@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * A topic's relay and its sharded owner on a one-node cluster in this JVM: the relay mode's rules
+ * A topic's relay and its sharded owner on a one-node cluster in this JVM: the relay's rules
  * without processes (ClusterIT runs three real nodes).
  */
 @ExtendWith(LogCapturingExtension.class)
