@@ -160,8 +160,7 @@ public final class HubMetrics {
         (delta ? resumedDelta : resumedFull).increment();
     }
 
-    /** Counts what became of a change that was not simply applied: a conflict, or a repeat of its idem key. */
-    /** Counts an answered publish, and its latency when it was applied. */
+    /** Counts an answered publish: a conflict, a repeat of its idem key, or its latency when it was applied. */
     public void outcome(Topic.PublishOutcome outcome) {
         if (outcome instanceof Topic.Conflicted) {
             conflicts.increment();

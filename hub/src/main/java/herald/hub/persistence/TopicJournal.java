@@ -167,9 +167,9 @@ public final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command,
     }
 
     /**
-     * Plans and applies the batch's changes one after the other on the state, writes their events in
-     * one go, and only then numbers them out and answers every publisher (repeats and conflicts too,
-     * since a repeat may name a change of this very batch).
+     * Applies the batch's changes one after the other on the state, writes their events in one go,
+     * and only then numbers them out and answers every publisher (repeats and conflicts too, since a
+     * repeat may name a change of this very batch).
      */
     private Effect<Event, State> onWriteBatch(State state, TopicOwner.WriteBatch batch) {
         // A topic written to is in use, listened to or not: stopping it would cost a recovery at the next change.
@@ -185,17 +185,10 @@ public final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command,
         List<Changed> changes = new ArrayList<>();
         List<TopicData.Step> steps = new ArrayList<>();
         for (TopicOwner.Changes request : batch.changes()) {
-            List<Topic.PublishOutcome> outcomes = new ArrayList<>(request.applies().size());
-            for (TopicOwner.Apply apply : request.applies()) {
-                TopicData.Outcome outcome = state.data.plan(apply.change(name), now);
-                if (outcome instanceof TopicData.Applied applied) {
-                    state.data.commit(applied.steps(), apply.idem(), now);
-                    changes.add(new Changed(applied.steps(), apply.idem(), now));
-                    steps.addAll(applied.steps());
-                }
-                outcomes.add(apply.outcome(name, outcome));
-            }
-            answers.add(outcomes);
+            answers.add(request.applyTo(state.data, name, now, (apply, applied) -> {
+                changes.add(new Changed(applied, apply.idem(), now));
+                steps.addAll(applied);
+            }));
         }
         if (!changes.isEmpty()) {
             events.add(new Batch(changes));
@@ -343,8 +336,7 @@ public final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command,
 
     private void countEntries(TopicData data) {
         if (data != null) {
-            stats.seq = data.seq();
-            stats.entries = data.size();
+            stats.count(data);
         }
     }
 

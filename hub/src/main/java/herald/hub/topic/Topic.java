@@ -290,7 +290,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
             getContext().getLog().debug("Topic [{}] resynced from its owner: epoch [{}] seq [{}]", name, data.epoch, data.seq());
             writeToAll(snapshot(null, null));
         }
-        updateStats();
+        stats.count(data);
         List<Subscribe> early = waiting;
         waiting = null;
         early.forEach(this::onSubscribe);
@@ -311,7 +311,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
             data.replay(step);
             broadcast(step);
         }
-        updateStats();
+        stats.count(data);
         return this;
     }
 
@@ -353,11 +353,6 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         }
         owners.join(name, getContext().getSelf());
         timers.startSingleTimer(RetryJoin.INSTANCE, JOIN_RETRY);
-    }
-
-    private void updateStats() {
-        stats.seq = data.seq();
-        stats.entries = data.size();
     }
 
     /**

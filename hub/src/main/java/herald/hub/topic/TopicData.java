@@ -165,9 +165,8 @@ public final class TopicData {
      * What a change would do, changing nothing: a repeat of an {@code idem} applied already, a
      * conflict with {@code ifVersion}, or the numbered steps: the change itself, then one delete with
      * event "evicted" per entry the retention limit pushes out, each numbered right after the last.
-     * A durable owner journals the steps before it commits them.
      */
-    public Outcome plan(Change change, long nowMillis) {
+    private Outcome plan(Change change, long nowMillis) {
         forgetOldIdems(nowMillis);
         if (change.idem() != null) {
             Remembered earlier = idems.get(change.idem());
@@ -199,7 +198,7 @@ public final class TopicData {
         return new Applied(steps);
     }
 
-    /** Applies planned steps and remembers the change's idem key, if it has one. */
+    /** Applies a change's numbered steps (planned here, or read back from a journal) and remembers its idem key, if any. */
     public void commit(List<Step> steps, String idem, long nowMillis) {
         steps.forEach(this::replay);
         if (idem != null) {

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.BiConsumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -57,6 +58,24 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
 
         /** One outcome per change, in order. */
         void answer(List<Topic.PublishOutcome> outcomes);
+
+        /**
+         * Applies and numbers the changes on {@code data} in order, each seeing the ones before it:
+         * the one rule for every form of owner. {@code applied} hears each change that was applied,
+         * with its steps; the result is one answer per change.
+         */
+        default List<Topic.PublishOutcome> applyTo(TopicData data, String topic, long nowMillis,
+                                                   BiConsumer<Apply, List<TopicData.Step>> applied) {
+            List<Topic.PublishOutcome> outcomes = new ArrayList<>(applies().size());
+            for (Apply apply : applies()) {
+                TopicData.Outcome outcome = data.apply(apply.change(topic), nowMillis);
+                if (outcome instanceof TopicData.Applied done) {
+                    applied.accept(apply, done.steps());
+                }
+                outcomes.add(apply.outcome(topic, outcome));
+            }
+            return outcomes;
+        }
 
         /** None of the changes can be applied now: each is answered with the same refusal. */
         default void refuse(String topic, ErrorCode code, String message) {
@@ -269,21 +288,13 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
 
     /** Numbers and applies the changes in order, and sends each relay their steps in one message. */
     private Behavior<Command> onChanges(Changes changes) {
-        long now = System.currentTimeMillis();
-        List<Topic.PublishOutcome> outcomes = new ArrayList<>(changes.applies().size());
         List<TopicData.Step> steps = new ArrayList<>(changes.applies().size());
-        for (Apply apply : changes.applies()) {
-            TopicData.Outcome outcome = data.apply(apply.change(name), now);
-            if (outcome instanceof TopicData.Applied applied) {
-                steps.addAll(applied.steps());
-            }
-            outcomes.add(apply.outcome(name, outcome));
-        }
+        List<Topic.PublishOutcome> outcomes = changes.applyTo(data, name, System.currentTimeMillis(),
+                (apply, applied) -> steps.addAll(applied));
         if (!steps.isEmpty()) {
             Topic.Replicated replicated = new Topic.Replicated(data.epoch, steps);
             relays.forEach(relay -> relay.tell(replicated));
-            stats.seq = data.seq();
-            stats.entries = data.size();
+            stats.count(data);
         }
         changes.answer(outcomes);
         watchIdleness();

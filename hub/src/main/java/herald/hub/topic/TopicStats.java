@@ -16,6 +16,12 @@ public final class TopicStats {
     public volatile int entries;
     volatile int subscribers;
 
+    /** Counts the state as it is now; by the actor that holds it. */
+    public void count(TopicData data) {
+        seq = data.seq();
+        entries = data.size();
+    }
+
     /** A page of a registry's topics in name order, after {@code after} (null: from the first). */
     static <T> ApiBody.TopicList page(NavigableMap<String, T> topics, Function<T, TopicStats> statsOf, String after, int limit) {
         NavigableMap<String, T> tail = after == null ? topics : topics.tailMap(after, false);
