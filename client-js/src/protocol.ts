@@ -1,6 +1,11 @@
 /* tslint:disable */
 /* eslint-disable */
 
+export interface Affected extends ApiBody {
+    connections: number;
+    unanswered?: number;
+}
+
 export interface ApiBody {
 }
 
@@ -30,6 +35,21 @@ export interface Change {
 
 export interface ClientFrame {
     type: "auth" | "subscribe" | "unsubscribe" | "publish" | "ping";
+}
+
+export interface Connection {
+    queued: Queued;
+    remote: string;
+    session: string;
+    since: number;
+    topics: string[];
+    transport: string;
+    user: string;
+}
+
+export interface Connections extends ApiBody {
+    connections: Connection[];
+    unanswered?: number;
 }
 
 export interface Entry {
@@ -110,6 +130,11 @@ export interface PublishResult {
 
 export interface PublishResults extends ApiBody {
     results: PublishResult[];
+}
+
+export interface Queued {
+    bytes: number;
+    frames: number;
 }
 
 export interface Refreshed extends ServerFrame {

@@ -3,6 +3,7 @@ package herald.config;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigRenderOptions;
+import herald.protocol.TopicNames;
 import herald.protocol.TopicPattern;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,6 +28,8 @@ public record HeraldSettings(
         boolean webEnabled,
         Cluster cluster,
         Durable durable,
+        Hooks hooks,
+        Webhooks webhooks,
         Duration shutdownGrace) {
 
     public enum AuthMode {
@@ -43,7 +46,8 @@ public record HeraldSettings(
                       Duration clockSkew, Duration authTimeout) {
     }
 
-    public record ApiKey(String id, String sha256, List<String> publish) {
+    /** @param admin whether the key may use the operator API (connections, disconnect, unsubscribe) */
+    public record ApiKey(String id, String sha256, List<String> publish, boolean admin) {
     }
 
     public record RateLimit(double framesPerSecond, int burst, int closeAfter) {
@@ -80,9 +84,17 @@ public record HeraldSettings(
     public record Sse(Duration heartbeat, Duration retry) {
     }
 
-    /** The defaults, and per-pattern overrides of them (first match wins). */
-    public record Topics(TopicLimits defaults, List<Retention> retention) {
+    /** The defaults, per-pattern overrides of them (first match wins), and which topics have presence. */
+    public record Topics(TopicLimits defaults, List<Retention> retention, Presence presence) {
+        /**
+         * A presence topic lists at most {@code max-members} entries and never evicts one: its
+         * members leave when their connections do.
+         */
         public TopicLimits limitsFor(String topic) {
+            if (TopicNames.isPresence(topic)) {
+                return new TopicLimits(presence.maxMembers(), defaults.resumeWindow(), defaults.idempotencyWindow(),
+                        defaults.idempotencyTtl(), defaults.idempotencyMaxKeys());
+            }
             for (Retention r : retention) {
                 if (r.pattern().matches(topic)) {
                     return r.limits();
@@ -110,6 +122,65 @@ public record HeraldSettings(
     }
 
     public record Retention(TopicPattern pattern, TopicLimits limits) {
+    }
+
+    /**
+     * Presence (PROTOCOL.md 9.4): for the ordinary topics matching {@code topics}, the hub keeps
+     * {@code $presence:T}, listing at most {@code maxMembers} of T's connections.
+     */
+    public record Presence(List<TopicPattern> topics, int maxMembers) {
+        public boolean keptFor(String topic) {
+            return !TopicNames.isPresence(topic) && matchesAny(topics, topic);
+        }
+    }
+
+    /**
+     * One call Herald makes to the application's backend before it lets a connection, subscribe or
+     * publish through (PROTOCOL.md 9.5); {@code url} empty when off.
+     *
+     * @param topics         the topics a subscribe or publish hook is asked about (others pass without a call)
+     * @param maxInFlight    calls of this hook under way at once on this node; more are refused unavailable
+     * @param forwardHeaders request headers of the upgrade the connect hook is shown
+     */
+    public record Hook(String url, Duration deadline, List<TopicPattern> topics, int maxInFlight,
+                       List<String> forwardHeaders) {
+        public boolean enabled() {
+            return !url.isEmpty();
+        }
+
+        public boolean appliesTo(String topic) {
+            return enabled() && matchesAny(topics, topic);
+        }
+    }
+
+    public record Hooks(Hook connect, Hook subscribe, Hook publish) {
+    }
+
+    /**
+     * Notices to the backend that a topic got its first subscriber or lost its last one.
+     *
+     * @param secret      the HMAC-SHA256 key each request is signed with
+     * @param maxAttempts tries per notice before it is dropped (with a warning)
+     * @param maxQueued   notices waiting on this node at most; further ones are dropped
+     */
+    public record Webhooks(String url, String secret, List<TopicPattern> topics, Duration deadline, int maxAttempts,
+                           Duration minBackoff, Duration maxBackoff, int maxQueued) {
+        public boolean enabled() {
+            return !url.isEmpty();
+        }
+
+        public boolean appliesTo(String topic) {
+            return enabled() && !TopicNames.isPresence(topic) && matchesAny(topics, topic);
+        }
+    }
+
+    private static boolean matchesAny(List<TopicPattern> patterns, String topic) {
+        for (TopicPattern pattern : patterns) {
+            if (pattern.matches(topic)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -161,6 +232,8 @@ public record HeraldSettings(
                     bool(c, "herald.web.enabled"),
                     cluster(c),
                     durable(c),
+                    new Hooks(hook(c, "herald.hooks.connect"), hook(c, "herald.hooks.subscribe"), hook(c, "herald.hooks.publish")),
+                    webhooks(c),
                     positive(c, "herald.shutdown-grace"));
             settings.checkTogether(root);
             return settings;
@@ -177,13 +250,9 @@ public record HeraldSettings(
      */
     public record Durable(List<TopicPattern> topics, String directory, int snapshotEvery, int maxWaiting, String url,
                           String user, String password, int poolSize) {
+        /** Presence topics never are: they mirror connections, which do not outlive a restart. */
         public boolean isDurable(String topic) {
-            for (TopicPattern pattern : topics) {
-                if (pattern.matches(topic)) {
-                    return true;
-                }
-            }
-            return false;
+            return !TopicNames.isPresence(topic) && matchesAny(topics, topic);
         }
 
         public boolean enabled() {
@@ -221,6 +290,50 @@ public record HeraldSettings(
         return new Durable(topics, nonEmpty(c, "herald.durable.directory"), positiveInt(c, "herald.durable.snapshot-every"),
                 positiveInt(c, "herald.durable.max-waiting"), url, string(c, "herald.durable.database.user"), string(c, "herald.durable.database.password"),
                 positiveInt(c, "herald.durable.database.pool-size"));
+    }
+
+    private static Hook hook(Config c, String key) {
+        String url = httpUrl(c, key + ".url");
+        return new Hook(url, positive(c, key + ".deadline"), compiled(c, key + ".topics"), positiveInt(c, key + ".max-in-flight"),
+                strings(c, key + ".forward-headers"));
+    }
+
+    private static Webhooks webhooks(Config c) {
+        String url = httpUrl(c, "herald.webhooks.url");
+        String secret = string(c, "herald.webhooks.secret");
+        if (!url.isEmpty() && secret.getBytes(java.nio.charset.StandardCharsets.UTF_8).length < 32) {
+            throw new SettingsException("herald.webhooks.secret: expected at least 32 bytes to sign the webhooks with");
+        }
+        Duration min = positive(c, "herald.webhooks.min-backoff");
+        Duration max = positive(c, "herald.webhooks.max-backoff");
+        if (max.compareTo(min) < 0) {
+            throw new SettingsException("herald.webhooks.max-backoff (" + max + ") must be at least herald.webhooks.min-backoff ("
+                    + min + ")");
+        }
+        return new Webhooks(url, secret, compiled(c, "herald.webhooks.topics"), positive(c, "herald.webhooks.deadline"),
+                positiveInt(c, "herald.webhooks.max-attempts"), min, max, positiveInt(c, "herald.webhooks.max-queued"));
+    }
+
+    /** Empty, or an absolute http:// or https:// URL with a host. */
+    private static String httpUrl(Config c, String key) {
+        String url = string(c, key).trim();
+        if (url.isEmpty()) {
+            return url;
+        }
+        try {
+            java.net.URI uri = new java.net.URI(url);
+            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
+            if ((scheme.equals("http") || scheme.equals("https")) && uri.getHost() != null) {
+                return url;
+            }
+        } catch (java.net.URISyntaxException e) {
+            // reported below
+        }
+        throw new SettingsException(key + ": expected an http:// or https:// URL, got \"" + url + "\"");
+    }
+
+    private static List<TopicPattern> compiled(Config c, String key) {
+        return patterns(c, key).stream().map(TopicPattern::compile).toList();
     }
 
     private static Cluster cluster(Config c) {
@@ -322,7 +435,8 @@ public record HeraldSettings(
                 throw new SettingsException(key + ".id: expected a name for the key (it is logged)");
             }
             List<String> publish = k.hasPath("publish") ? patterns(k, "publish", key + ".publish") : List.of();
-            keys.add(new ApiKey(id, sha256, publish));
+            boolean admin = k.hasPath("admin") && bool(k, "admin", key + ".admin");
+            keys.add(new ApiKey(id, sha256, publish, admin));
         }
         return List.copyOf(keys);
     }
@@ -362,7 +476,8 @@ public record HeraldSettings(
                             ? positiveInt(r, "idempotency-window", key + ".idempotency-window") : defaults.idempotencyWindow(),
                     defaults.idempotencyTtl(), defaults.idempotencyMaxKeys())));
         }
-        return new Topics(defaults, List.copyOf(retention));
+        return new Topics(defaults, List.copyOf(retention),
+                new Presence(compiled(c, "herald.presence.topics"), positiveInt(c, "herald.presence.max-members")));
     }
 
     /** Rules that tie two keys together. */
@@ -392,10 +507,14 @@ public record HeraldSettings(
     }
 
     private static boolean bool(Config c, String key) {
+        return bool(c, key, key);
+    }
+
+    private static boolean bool(Config c, String key, String fullKey) {
         try {
             return c.getBoolean(key);
         } catch (ConfigException e) {
-            throw expected(c, key, key, "on or off");
+            throw expected(c, key, fullKey, "on or off");
         }
     }
 

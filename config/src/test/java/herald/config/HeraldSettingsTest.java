@@ -102,9 +102,32 @@ class HeraldSettingsTest {
                 s.topics().limitsFor("chat:1"));
     }
 
+    @Test
+    void presenceHooksAndAdminKeysAreRead() {
+        HeraldSettings s = read("herald.presence.topics = [\"room:*\"]\nherald.presence.max-members = 5\n"
+                + "herald.hooks.subscribe { url = \"http://127.0.0.1:9/subscribe\", topics = [\"room:*\"] }\n"
+                + "herald.api-keys = [{ id = ops, sha256 = \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\", admin = on }]");
+        assertTrue(s.topics().presence().keptFor("room:1"));
+        assertFalse(s.topics().presence().keptFor("$presence:room:1"), "a presence topic has no presence of its own");
+        assertEquals(5, s.topics().limitsFor("$presence:room:1").maxEntries(), "a presence topic lists at most max-members");
+        assertFalse(s.hooks().connect().enabled());
+        assertTrue(s.hooks().subscribe().appliesTo("room:1"));
+        assertFalse(s.hooks().subscribe().appliesTo("lobby"));
+        assertTrue(s.apiKeys().get(0).admin());
+        assertFalse(read("herald.durable.topics = [\"**\"]").durable().isDurable("$presence:room:1"), "presence is never durable");
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
             "herald.server.port = 70000 | herald.server.port: expected a port number from 0 to 65535, got 70000",
+            "herald.hooks.connect.url = \"ftp://backend/connect\" | herald.hooks.connect.url: expected an http:// or https:// URL, got \"ftp://backend/connect\"",
+            "herald.hooks.publish.url = backend/publish | herald.hooks.publish.url: expected an http:// or https:// URL",
+            "herald.hooks.subscribe.deadline = 0s | herald.hooks.subscribe.deadline: expected a duration above zero",
+            "herald.hooks.subscribe.topics = [\"a b\"] | herald.hooks.subscribe.topics",
+            "herald.webhooks.url = \"http://backend/hooks\" | herald.webhooks.secret: expected at least 32 bytes",
+            "herald.webhooks.url = \"mailto:ops@example.com\" | herald.webhooks.url: expected an http:// or https:// URL",
+            "herald.presence.max-members = 0 | herald.presence.max-members: expected a whole number of at least 1",
+            "herald.api-keys = [{ id = a, sha256 = \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\", admin = maybe }] | herald.api-keys[0].admin: expected on or off",
             "herald.server.port = eighty | herald.server.port",
             "herald.websocket.path = ws | herald.websocket.path: expected a path starting with '/'",
             "herald.websocket.max-frame = lots | herald.websocket.max-frame: expected a size such as 64 KiB",

@@ -14,7 +14,7 @@ import java.util.List;
  * can be learnt from the server's answers or timing.
  */
 final class ApiKeys {
-    record Key(String id, Permissions permissions) {
+    record Key(String id, Permissions permissions, boolean admin) {
     }
 
     private record Stored(Key key, byte[] sha256) {
@@ -24,7 +24,7 @@ final class ApiKeys {
 
     ApiKeys(List<HeraldSettings.ApiKey> configured) {
         this.keys = configured.stream()
-                .map(k -> new Stored(new Key(k.id(), Permissions.of(List.of(), k.publish())), HexFormat.of().parseHex(k.sha256())))
+                .map(k -> new Stored(new Key(k.id(), Permissions.of(List.of(), k.publish()), k.admin()), HexFormat.of().parseHex(k.sha256())))
                 .toList();
     }
 

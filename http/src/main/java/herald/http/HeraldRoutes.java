@@ -7,15 +7,19 @@ import herald.hub.Hub;
 import herald.hub.HubMetrics;
 import herald.hub.auth.AuthenticationException;
 import herald.hub.auth.Authenticator;
+import herald.hub.auth.Hooks;
 import herald.hub.auth.Principal;
 import herald.hub.session.Connections;
+import herald.hub.session.Operator;
 import herald.hub.topic.Topic;
 import herald.hub.topic.Topics;
 import herald.protocol.ApiBody;
 import herald.protocol.Change;
 import herald.protocol.ErrorCode;
 import herald.protocol.FrameCodec;
+import herald.protocol.Hook;
 import herald.protocol.InvalidFrameException;
+import herald.protocol.OperatorRequest;
 import herald.protocol.Position;
 import herald.protocol.TopicNames;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -76,6 +80,7 @@ public final class HeraldRoutes extends AllDirectives {
     private final FrameCodec codec;
     private final HubMetrics metrics;
     private final Authenticator authenticator;
+    private final Hooks hooks;
     private final ApiKeys apiKeys;
     private final PrometheusMeterRegistry prometheus;
     private final Readiness readiness;
@@ -83,6 +88,7 @@ public final class HeraldRoutes extends AllDirectives {
     private final WebSocketEndpoint webSocket;
     private final SseEndpoint sse;
     private final ActorSystem<?> system;
+    private final Operator operator;
 
     public HeraldRoutes(Hub hub, PrometheusMeterRegistry prometheus, Readiness readiness, ActorSystem<?> system) {
         this.settings = hub.settings();
@@ -91,6 +97,7 @@ public final class HeraldRoutes extends AllDirectives {
         this.codec = hub.codec();
         this.metrics = hub.metrics();
         this.authenticator = hub.authenticator();
+        this.hooks = hub.hooks();
         this.apiKeys = new ApiKeys(settings.apiKeys());
         this.prometheus = prometheus;
         this.readiness = readiness;
@@ -98,6 +105,7 @@ public final class HeraldRoutes extends AllDirectives {
         this.webSocket = new WebSocketEndpoint(hub, system);
         this.sse = new SseEndpoint(hub, system);
         this.system = system;
+        this.operator = new Operator(system, settings.api().askTimeout());
     }
 
     public Route routes() {
@@ -108,6 +116,9 @@ public final class HeraldRoutes extends AllDirectives {
                         path("sse", () -> get(() -> extractRequest(this::sse))),
                         extractRequest(request -> withApiKey(request, key -> concat(
                                 path("publish", () -> post(() -> publish(request, key))),
+                                path("connections", () -> get(() -> asAdmin(request, key, () -> listConnections(request)))),
+                                path("disconnect", () -> post(() -> asAdmin(request, key, () -> operatorCall(request, false)))),
+                                path("unsubscribe", () -> post(() -> asAdmin(request, key, () -> operatorCall(request, true)))),
                                 path("topics", () -> get(() -> parameterOptional("after", after ->
                                         parameterOptional("limit", limit -> listTopics(after.orElse(null), limit.orElse(null)))))),
                                 pathPrefix("topics", () -> path(PathMatchers.remaining(), name -> get(() ->
@@ -171,28 +182,64 @@ public final class HeraldRoutes extends AllDirectives {
         if (origin != null && !settings.allowedOrigins().isEmpty() && !settings.allowedOrigins().contains(origin)) {
             return refuseConnection(request, StatusCodes.FORBIDDEN, ErrorCode.FORBIDDEN, "origin " + origin + " is not allowed");
         }
+        String token = token(request);
+        if (authenticator.required() && token == null && tokenRequired) {
+            return refuseConnection(request, StatusCodes.UNAUTHORIZED, ErrorCode.AUTH_FAILED,
+                    "a token is required (Authorization: Bearer, or the token query parameter)");
+        }
+        if (hooks.connects() && (token != null || !authenticator.required())) {
+            return completeWithFuture(askConnectHook(request, remote, token, tokenRequired ? "sse" : "websocket", accept));
+        }
         Principal principal = authenticator.anonymous();
         if (authenticator.required()) {
-            String token = token(request);
-            if (token == null && tokenRequired) {
-                return refuseConnection(request, StatusCodes.UNAUTHORIZED, ErrorCode.AUTH_FAILED,
-                        "a token is required (Authorization: Bearer, or the token query parameter)");
-            }
             try {
                 principal = token == null ? null : authenticator.verify(token);
             } catch (AuthenticationException e) {
                 return refuseConnection(request, StatusCodes.UNAUTHORIZED, ErrorCode.AUTH_FAILED, e.getMessage());
             }
         }
+        return complete(admitted(request, remote, principal, accept));
+    }
+
+    /**
+     * The connect hook decides who the connection is, in place of a token's verification: refused
+     * is 401 or 403 as the backend says, undecided (down, slow, malformed) is 503.
+     */
+    private CompletionStage<HttpResponse> askConnectHook(HttpRequest request, String remote, String token, String transport,
+                                                         BiFunction<Principal, Connections.Slot, HttpResponse> accept) {
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (String name : settings.hooks().connect().forwardHeaders()) {
+            request.getHeader(name).ifPresent(h -> headers.put(name, h.value()));
+        }
+        return hooks.connect(new Hook.Connect(remote, transport, headers, token)).thenApplyAsync(verdict -> {
+            if (verdict instanceof Hooks.Allowed allowed) {
+                return admitted(request, remote, allowed.principal(), accept);
+            }
+            if (verdict instanceof Hooks.Refused refused) {
+                StatusCode status = refused.status() == 403 ? StatusCodes.FORBIDDEN : StatusCodes.UNAUTHORIZED;
+                return refusal(request, status, refused.status() == 403 ? ErrorCode.FORBIDDEN : ErrorCode.AUTH_FAILED,
+                        refused.message() == null ? "refused by the connect hook" : refused.message())
+                        .addHeader(Connection.create("close"));
+            }
+            return refusal(request, StatusCodes.SERVICE_UNAVAILABLE, ErrorCode.UNAVAILABLE,
+                    "the connect hook did not decide: " + ((Hooks.Unavailable) verdict).message())
+                    .addHeader(Connection.create("close"));
+        }, Callbacks.INLINE).exceptionallyAsync(this::failure, Callbacks.INLINE);
+    }
+
+    /** A connection whose principal is settled (or waits for an auth frame: null) takes its place, or is refused one. */
+    private HttpResponse admitted(HttpRequest request, String remote, Principal principal,
+                                  BiFunction<Principal, Connections.Slot, HttpResponse> accept) {
         Connections.Admission admission = connections.reserve(remote, principal == null ? null : principal.user());
         if (admission instanceof Connections.Refusal refusal) {
-            return refuseConnection(request, StatusCodes.get(refusal.status()),
-                    refusal.status() == 429 ? ErrorCode.RATE_LIMITED : ErrorCode.INTERNAL, refusal.reason());
+            return refusal(request, StatusCodes.get(refusal.status()),
+                    refusal.status() == 429 ? ErrorCode.RATE_LIMITED : ErrorCode.INTERNAL, refusal.reason())
+                    .addHeader(Connection.create("close"));
         }
         Connections.Slot slot = (Connections.Slot) admission;
         // A client that resets before its connection starts never brings a session to claim the slot.
         system.scheduler().scheduleOnce(settings.server().requestDeadline(), slot::abandon, system.executionContext());
-        return complete(accept.apply(principal, slot));
+        return accept.apply(principal, slot);
     }
 
     /** The bearer token of the Authorization header, else the token query parameter, else null. */
@@ -233,6 +280,62 @@ public final class HeraldRoutes extends AllDirectives {
                     "the HTTP API needs Authorization: Bearer with a configured API key");
         }
         return inner.apply(key);
+    }
+
+    /** The operator API needs a key with admin = true; with authentication off anyone may call it, like the rest of /api. */
+    private Route asAdmin(HttpRequest request, ApiKeys.Key key, java.util.function.Supplier<Route> inner) {
+        if (key != null && !key.admin()) {
+            return refuse(request, StatusCodes.FORBIDDEN, ErrorCode.FORBIDDEN,
+                    "the operator API needs an API key with admin = true; key " + key.id() + " is not one");
+        }
+        return inner.get();
+    }
+
+    /** GET /api/connections?user=&session=&topic=&limit=: the matching connections of every node, oldest first. */
+    private Route listConnections(HttpRequest request) {
+        var query = request.getUri().query();
+        String limitParam = query.get("limit").orElse(null);
+        int limit;
+        try {
+            limit = limitParam == null ? DEFAULT_PAGE : Integer.parseInt(limitParam);
+        } catch (NumberFormatException e) {
+            limit = -1;
+        }
+        if (limit < 1 || limit > MAX_PAGE) {
+            return complete(error(StatusCodes.BAD_REQUEST, ErrorCode.BAD_REQUEST,
+                    "limit must be a whole number from 1 to " + MAX_PAGE));
+        }
+        String topic = query.get("topic").orElse(null);
+        if (topic != null && !TopicNames.isValid(topic) && !TopicNames.isPresence(topic)) {
+            return complete(error(StatusCodes.BAD_REQUEST, ErrorCode.INVALID_TOPIC,
+                    "a topic name is 1 to 200 characters of A-Z a-z 0-9 _ . : @ / -"));
+        }
+        return completeWithFuture(operator.list(query.get("user").orElse(null), query.get("session").orElse(null), topic, limit)
+                .thenApplyAsync(found -> json(StatusCodes.OK, found), Callbacks.INLINE)
+                .exceptionallyAsync(this::failure, Callbacks.INLINE));
+    }
+
+    /** POST /api/disconnect {"user"|"session"} (close 4003) or /api/unsubscribe {"user"|"session", "topics"}, on every node. */
+    private Route operatorCall(HttpRequest request, boolean unsubscribe) {
+        String remote = remoteAddress(request);
+        long maxBody = settings.api().maxBody();
+        return completeWithFuture(request.entity().withSizeLimit(maxBody)
+                .toStrict(settings.api().askTimeout().toMillis(), maxBody, materializer)
+                .thenComposeAsync(entity -> {
+                    OperatorRequest call;
+                    try {
+                        call = codec.decodeOperatorRequest(utf8(entity.getData()), unsubscribe);
+                    } catch (CharacterCodingException e) {
+                        return done(error(StatusCodes.BAD_REQUEST, ErrorCode.BAD_REQUEST, "the body is not valid UTF-8"));
+                    } catch (InvalidFrameException e) {
+                        return done(error(StatusCodes.BAD_REQUEST, e.code(), e.getMessage()));
+                    }
+                    Audit.operator(remote, request.getUri().path(), call.user(), call.session(), call.topics());
+                    return (unsubscribe ? operator.unsubscribe(call.user(), call.session(), call.topics())
+                            : operator.disconnect(call.user(), call.session()))
+                            .thenApplyAsync(affected -> json(StatusCodes.OK, affected), Callbacks.INLINE);
+                }, Callbacks.INLINE)
+                .exceptionallyAsync(this::failure, Callbacks.INLINE));
     }
 
     private static String remoteAddress(HttpRequest request) {
@@ -279,8 +382,8 @@ public final class HeraldRoutes extends AllDirectives {
                     } catch (CharacterCodingException e) {
                         return done(error(StatusCodes.BAD_REQUEST, ErrorCode.BAD_REQUEST, "the body is not valid UTF-8"));
                     } catch (InvalidFrameException e) {
-                        StatusCode status = e.code() == ErrorCode.PAYLOAD_TOO_LARGE
-                                ? StatusCodes.PAYLOAD_TOO_LARGE : StatusCodes.BAD_REQUEST;
+                        StatusCode status = e.code() == ErrorCode.PAYLOAD_TOO_LARGE ? StatusCodes.PAYLOAD_TOO_LARGE
+                                : e.code() == ErrorCode.FORBIDDEN ? StatusCodes.FORBIDDEN : StatusCodes.BAD_REQUEST;
                         return done(error(status, e.code(), e.getMessage()));
                     }
                     List<Change> changes = body.changes();

@@ -8,8 +8,10 @@ import herald.hub.auth.Authenticator;
 import herald.hub.cluster.TopicOwners;
 import herald.hub.persistence.DurableStore;
 import herald.hub.session.Connections;
+import herald.hub.session.NodeConnections;
 import herald.hub.topic.LocalOwners;
 import herald.hub.topic.LocalTopics;
+import herald.hub.topic.Occupancy;
 import herald.hub.topic.Owners;
 import herald.hub.topic.TopicRegistry;
 import herald.protocol.CloseCode;
@@ -119,12 +121,14 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
                 .register(prometheus);
 
         FrameCodec codec = new FrameCodec();
-        LocalOwners local = clustered ? null : LocalOwners.start(context, settings, store, metrics);
-        Owners owners = clustered ? TopicOwners.start(context.getSystem(), settings, metrics) : local;
+        Occupancy occupancy = Webhooks.start(context, settings.webhooks(), codec);
+        LocalOwners local = clustered ? null : LocalOwners.start(context, settings, store, metrics, occupancy);
+        Owners owners = clustered ? TopicOwners.start(context.getSystem(), settings, metrics, occupancy) : local;
         ActorRef<TopicRegistry.Command> registry = context.spawn(
                 TopicRegistry.create(settings.topics(), settings.limits().maxTopics(), codec, metrics, owners), "topics");
         Hub hub = new Hub(settings, codec, new LocalTopics(registry, context.getSystem().scheduler(), local), connections,
-                metrics, authenticator);
+                metrics, authenticator, BackendHooks.of(settings.hooks(), codec, context.getSystem()));
+        context.spawn(NodeConnections.create(connections, settings.api().askTimeout()), "connections");
         HeraldRoutes routes = new HeraldRoutes(hub, prometheus, readiness, context.getSystem());
         ServerBuilder server = Http.get(context.getSystem()).newServerAt(settings.server().host(), settings.server().port());
         context.pipeToSelf((https == null ? server : server.enableHttps(https)).bindFlow(

@@ -3,6 +3,7 @@ package herald.http;
 import herald.hub.Hub;
 import herald.hub.HubMetrics;
 import herald.hub.auth.Authenticator;
+import herald.hub.auth.Hooks;
 import herald.hub.session.Connections;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -42,7 +43,7 @@ class FailureAnswersTest {
     private static final HeraldSettings settings = HeraldSettings.fromConfig(HeraldConfig.load());
     private static final HeraldRoutes routes = new HeraldRoutes(
             new Hub(settings, new FrameCodec(), null, new Connections(settings.limits()), HubMetrics.unregistered(),
-                    Authenticator.create(settings.auth())),
+                    Authenticator.create(settings.auth()), Hooks.NONE),
             new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), null, testKit.system());
 
     @AfterAll

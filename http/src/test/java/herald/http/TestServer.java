@@ -44,6 +44,19 @@ final class TestServer implements AutoCloseable {
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** A POST with an API key. */
+    HttpResponse<String> post(String path, String body, String key) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(http(path)).timeout(Duration.ofSeconds(10))
+                .header("Content-Type", "application/json").header("Authorization", "Bearer " + key)
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A GET with an API key. */
+    HttpResponse<String> get(String path, String key) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(http(path)).timeout(Duration.ofSeconds(10))
+                .header("Authorization", "Bearer " + key).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     HttpResponse<String> post(String path, byte[] body) throws Exception {
         return HTTP.send(HttpRequest.newBuilder(http(path)).timeout(Duration.ofSeconds(10))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
@@ -56,7 +69,15 @@ final class TestServer implements AutoCloseable {
 
     /** Publishes one change over HTTP and returns its seq; fails the test unless the answer is 200. */
     long publish(String changeJson) throws Exception {
-        HttpResponse<String> response = post("/api/publish", changeJson);
+        return seqOf(post("/api/publish", changeJson));
+    }
+
+    /** The same with an API key. */
+    long publish(String changeJson, String key) throws Exception {
+        return seqOf(post("/api/publish", changeJson, key));
+    }
+
+    private static long seqOf(HttpResponse<String> response) {
         if (response.statusCode() != 200) {
             throw new AssertionError("publish answered " + response.statusCode() + ": " + response.body());
         }

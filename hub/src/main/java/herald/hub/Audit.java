@@ -27,6 +27,17 @@ public final class Audit {
                 firstTopic);
     }
 
+    /** A backend hook that did not decide: its call is refused as unavailable. */
+    public static void hookFailed(String hook, String reason) {
+        log.warn("hook failed hook [{}] reason [{}]; refused as unavailable", hook, reason);
+    }
+
+    /** An operator's disconnect or unsubscribe, before it is carried out. */
+    public static void operator(String remote, String path, String user, String session, java.util.List<String> topics) {
+        log.warn("operator call remote [{}] path [{}] user [{}] session [{}] topics {}", remote, path, user, session,
+                topics == null ? "[]" : topics);
+    }
+
     /** A request of an open connection refused: failed auth, a forbidden topic, a rate-limit close. */
     public static void denied(String sessionId, String user, String remote, String reason) {
         log.warn("denied session [{}] user [{}] remote [{}] reason [{}]", sessionId, user, remote, reason);

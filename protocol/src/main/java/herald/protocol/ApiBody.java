@@ -51,4 +51,25 @@ public sealed interface ApiBody {
     record TopicState(String topic, String epoch, long seq, @Omissible Long since, List<Entry> entries,
                       @Omissible List<String> deleted, @Omissible String node) implements ApiBody {
     }
+
+    /**
+     * GET /api/connections (PROTOCOL.md 9.5): the connections that matched, on every node that
+     * answered; {@code unanswered} counts the nodes that did not answer in time (absent when none).
+     */
+    @JsonPropertyOrder({"connections", "unanswered"})
+    record Connections(List<Connection> connections, @Omissible Integer unanswered) implements ApiBody {
+        /** One connection: {@code since} epoch ms; {@code queued} what waits in its outbound buffer. */
+        @JsonPropertyOrder({"session", "user", "remote", "transport", "since", "topics", "queued"})
+        public record Connection(String session, String user, String remote, String transport, long since,
+                                 List<String> topics, Queued queued) {
+        }
+
+        public record Queued(int frames, long bytes) {
+        }
+    }
+
+    /** POST /api/disconnect and /api/unsubscribe: how many connections it reached, on the nodes that answered. */
+    @JsonPropertyOrder({"connections", "unanswered"})
+    record Affected(int connections, @Omissible Integer unanswered) implements ApiBody {
+    }
 }

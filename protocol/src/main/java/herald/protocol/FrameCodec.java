@@ -44,6 +44,17 @@ public final class FrameCodec {
         frameWriter = mapper.writerFor(ServerFrame.class);
     }
 
+    private static final ObjectMapper PLAIN = new ObjectMapper();
+
+    /** Any plain value (maps, lists, strings, numbers) as JSON: a token's claim kept verbatim. */
+    public static String json(Object value) {
+        try {
+            return PLAIN.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("not a plain JSON value: " + e.getOriginalMessage(), e);
+        }
+    }
+
     /** The text of one WebSocket message carrying this frame. */
     public String encode(ServerFrame frame) {
         try {
@@ -112,6 +123,111 @@ public final class FrameCodec {
         }
     }
 
+    /** The body of a webhook. */
+    public String encode(Hook.Webhook webhook) {
+        try {
+            return mapper.writeValueAsString(webhook);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The body of a call to a backend hook. */
+    public String encode(Hook.Call call) {
+        try {
+            return mapper.writeValueAsString(call);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Reads a hook's answer. Anything but the documented JSON (not an object, no boolean
+     * {@code allow}, a field of the wrong type, a pattern that is not one) is an
+     * {@link InvalidFrameException} saying what is wrong, and counts as the hook failing.
+     */
+    public Hook.Answer decodeHookAnswer(String body, boolean connect) throws InvalidFrameException {
+        com.fasterxml.jackson.databind.JsonNode root;
+        try {
+            root = mapper.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw badRequest(null, "the answer is not JSON: " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw badRequest(null, "the answer must be a JSON object");
+        }
+        com.fasterxml.jackson.databind.JsonNode allow = root.get("allow");
+        if (allow == null || !allow.isBoolean()) {
+            throw badRequest(null, "the answer needs \"allow\": true or false");
+        }
+        String message = optionalText(root, "message");
+        com.fasterxml.jackson.databind.JsonNode statusNode = root.get("status");
+        int status = 0;
+        if (statusNode != null && !statusNode.isNull()) {
+            if (!statusNode.isInt() || (statusNode.asInt() != 401 && statusNode.asInt() != 403)) {
+                throw badRequest(null, "status must be 401 or 403");
+            }
+            status = statusNode.asInt();
+        }
+        if (!allow.asBoolean()) {
+            return new Hook.Answer(false, message, status, null, List.of(), List.of(), null, 0, null);
+        }
+        String user = optionalText(root, "user");
+        if (connect && user == null) {
+            throw badRequest(null, "an allowed connect needs \"user\", a non-empty string");
+        }
+        List<String> subscribe = patterns(root, "subscribe");
+        List<String> publish = patterns(root, "publish");
+        com.fasterxml.jackson.databind.JsonNode expiresNode = root.get("expires");
+        long expires = 0;
+        if (expiresNode != null && !expiresNode.isNull()) {
+            if (!expiresNode.canConvertToLong() || !expiresNode.isIntegralNumber() || expiresNode.asLong() < 0) {
+                throw badRequest(null, "expires must be epoch milliseconds");
+            }
+            expires = expiresNode.asLong();
+        }
+        return new Hook.Answer(true, message, 0, user, subscribe, publish, rawOrNull(root, "info"), expires,
+                rawOrNull(root, "data"));
+    }
+
+    private static String rawOrNull(com.fasterxml.jackson.databind.JsonNode root, String field) {
+        com.fasterxml.jackson.databind.JsonNode node = root.get(field);
+        return node == null || node.isMissingNode() ? null : node.toString();
+    }
+
+    private static List<String> patterns(com.fasterxml.jackson.databind.JsonNode root, String field)
+            throws InvalidFrameException {
+        com.fasterxml.jackson.databind.JsonNode node = root.get(field);
+        if (node == null || node.isNull()) {
+            return List.of();
+        }
+        if (!node.isArray()) {
+            throw badRequest(null, field + " must be an array of topic patterns");
+        }
+        List<String> patterns = new ArrayList<>(node.size());
+        for (com.fasterxml.jackson.databind.JsonNode p : node) {
+            if (!p.isTextual()) {
+                throw badRequest(null, field + " must be an array of topic patterns");
+            }
+            try {
+                TopicPattern.compile(p.asText());
+            } catch (IllegalArgumentException e) {
+                throw badRequest(null, field + ": " + e.getMessage());
+            }
+            patterns.add(p.asText());
+        }
+        return patterns;
+    }
+
+    /** A presence entry's data. */
+    public String encode(PresenceMember member) {
+        try {
+            return mapper.writeValueAsString(member);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** The size of this text in UTF-8, without encoding it. */
     public static int utf8Length(String s) {
         int bytes = s.length();
@@ -123,6 +239,59 @@ public final class FrameCodec {
             }
         }
         return bytes;
+    }
+
+    /**
+     * Reads the body of an operator call: {@code user} or {@code session}, a string, and when
+     * {@code withTopics} a {@code topics} list of 1 to 100 names (presence topics included).
+     */
+    public OperatorRequest decodeOperatorRequest(String body, boolean withTopics) throws InvalidFrameException {
+        com.fasterxml.jackson.databind.JsonNode root;
+        try {
+            root = mapper.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw badRequest(null, "malformed JSON: " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw badRequest(null, "the body must be a JSON object");
+        }
+        String user = optionalText(root, "user");
+        String session = optionalText(root, "session");
+        if ((user == null) == (session == null)) {
+            throw badRequest(null, "name the connections by exactly one of user or session");
+        }
+        if (!withTopics) {
+            return new OperatorRequest(user, session, null);
+        }
+        com.fasterxml.jackson.databind.JsonNode topics = root.get("topics");
+        if (topics == null || !topics.isArray() || topics.isEmpty()) {
+            throw badRequest(null, "topics must be an array of 1 to " + MAX_TOPICS_PER_REQUEST + " topic names");
+        }
+        if (topics.size() > MAX_TOPICS_PER_REQUEST) {
+            throw new InvalidFrameException(ErrorCode.TOO_MANY_TOPICS, null, null,
+                    "at most " + MAX_TOPICS_PER_REQUEST + " topics per request, got " + topics.size());
+        }
+        List<String> names = new ArrayList<>(topics.size());
+        for (com.fasterxml.jackson.databind.JsonNode topic : topics) {
+            if (!topic.isTextual() || !(TopicNames.isValid(topic.asText()) || TopicNames.isPresence(topic.asText()))) {
+                throw new InvalidFrameException(ErrorCode.INVALID_TOPIC, null, topic.isTextual() ? topic.asText() : null,
+                        "topics must be topic names: 1 to 200 characters of A-Z a-z 0-9 _ . : @ / -");
+            }
+            names.add(topic.asText());
+        }
+        return new OperatorRequest(user, session, names);
+    }
+
+    private static String optionalText(com.fasterxml.jackson.databind.JsonNode root, String field)
+            throws InvalidFrameException {
+        com.fasterxml.jackson.databind.JsonNode node = root.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isTextual() || node.asText().isEmpty()) {
+            throw badRequest(null, field + " must be a non-empty string");
+        }
+        return node.asText();
     }
 
     /** Reads and validates one client frame. */
@@ -421,6 +590,10 @@ public final class FrameCodec {
             String topic = strings.get("topic");
             if (mistyped("topic") || topic == null) {
                 throw badRequest(id, where + "topic is required and must be a string");
+            }
+            if (TopicNames.isPresence(topic)) {
+                throw new InvalidFrameException(ErrorCode.FORBIDDEN, id, topic, where
+                        + "a presence topic is read-only: the hub keeps it from the topic's subscriptions");
             }
             if (!TopicNames.isValid(topic)) {
                 throw new InvalidFrameException(ErrorCode.INVALID_TOPIC, id, topic, where

@@ -17,6 +17,7 @@ import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 import herald.config.HeraldSettings;
 import herald.config.SettingsException;
+import herald.protocol.FrameCodec;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -160,7 +161,9 @@ public final class Authenticator {
         }
         try {
             Permissions permissions = Permissions.of(strings(claims, "subscribe"), strings(claims, "publish"));
-            return new Principal(claims.getSubject(), claims.getExpirationTime().getTime(), permissions);
+            Object presence = claims.getClaim("presence");
+            return new Principal(claims.getSubject(), claims.getExpirationTime().getTime(), permissions,
+                    presence == null ? null : FrameCodec.json(presence));
         } catch (ParseException | IllegalArgumentException e) {
             throw new AuthenticationException("the token's permissions are not lists of topic patterns: " + e.getMessage());
         }

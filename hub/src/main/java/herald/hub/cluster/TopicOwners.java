@@ -4,6 +4,7 @@ import herald.config.HeraldSettings;
 import herald.hub.Callbacks;
 import herald.hub.HubMetrics;
 import herald.hub.persistence.DurableTopicOwner;
+import herald.hub.topic.Occupancy;
 import herald.hub.topic.Owners;
 import herald.hub.topic.Topic;
 import herald.hub.topic.TopicOwner;
@@ -42,17 +43,17 @@ public final class TopicOwners implements Owners {
      * its node leaves or is lost. Durable topics are an entity type of their own whose shards do
      * move (a moved owner recovers from the journal), so a joining node takes its share of them.
      */
-    public static TopicOwners start(ActorSystem<?> system, HeraldSettings settings, HubMetrics metrics) {
+    public static TopicOwners start(ActorSystem<?> system, HeraldSettings settings, HubMetrics metrics, Occupancy occupancy) {
         TopicOwners owners = new TopicOwners(system, settings.api().askTimeout(), settings.durable());
         owners.sharding.init(Entity.of(TopicOwner.KEY, entity -> TopicOwner.create(entity.getEntityId(),
                         settings.topics().limitsFor(entity.getEntityId()), metrics, new TopicStats(), owners.passivation(entity),
-                        TopicOwner.IDLE_AFTER))
+                        occupancy, TopicOwner.IDLE_AFTER))
                 .withStopMessage(TopicOwner.Stop.INSTANCE)
                 .withAllocationStrategy(new NoRebalancing()));
         if (settings.durable().enabled()) {
             owners.sharding.init(Entity.of(DURABLE_KEY, entity -> DurableTopicOwner.create(entity.getEntityId(),
                             settings.topics().limitsFor(entity.getEntityId()), settings.durable(), metrics,
-                            new TopicStats(), owners.passivation(entity)))
+                            new TopicStats(), owners.passivation(entity), occupancy))
                     .withStopMessage(TopicOwner.Stop.INSTANCE));
         }
         return owners;
@@ -93,6 +94,11 @@ public final class TopicOwners implements Owners {
     @Override
     public void publishAll(String topic, Topic.PublishAll publish) {
         owner(topic).tell(TopicOwner.ApplyAll.of(publish));
+    }
+
+    @Override
+    public void presence(String topic, TopicOwner.MemberCommand command) {
+        owner(topic).tell(command);
     }
 
     /** Asks the owner and answers in the HTTP API's shape; no answer in time leaves the caller's ask to time out. */

@@ -3,6 +3,7 @@ package herald.hub.persistence;
 import herald.config.HeraldSettings;
 import herald.config.HeraldSettings.TopicLimits;
 import herald.hub.HubMetrics;
+import herald.hub.topic.Occupancy;
 import herald.hub.topic.Topic;
 import herald.hub.topic.TopicOwner;
 import herald.hub.topic.TopicStats;
@@ -42,8 +43,10 @@ public final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command
      * as {@link TopicOwner}'s are, since this owner writes what it holds before it stops.
      */
     public static Behavior<TopicOwner.Command> create(String name, TopicLimits limits, HeraldSettings.Durable durable,
-                                                      HubMetrics metrics, TopicStats stats, TopicOwner.Passivation passivation) {
-        return Behaviors.setup(context -> new DurableTopicOwner(context, name, limits, durable, metrics, stats, passivation));
+                                                      HubMetrics metrics, TopicStats stats, TopicOwner.Passivation passivation,
+                                                      Occupancy occupancy) {
+        return Behaviors.setup(context -> new DurableTopicOwner(context, name, limits, durable, metrics, stats, passivation,
+                occupancy));
     }
 
     private final String name;
@@ -68,14 +71,14 @@ public final class DurableTopicOwner extends AbstractBehavior<TopicOwner.Command
 
     private DurableTopicOwner(ActorContext<TopicOwner.Command> context, String name, TopicLimits limits,
                               HeraldSettings.Durable durable, HubMetrics metrics, TopicStats stats,
-                              TopicOwner.Passivation passivation) {
+                              TopicOwner.Passivation passivation, Occupancy occupancy) {
         super(context);
         this.name = name;
         this.metrics = metrics;
         this.maxWaiting = durable.maxWaiting();
         ActorRef<TopicOwner.Command> self = context.getSelf();
         journal = context.spawn(TopicJournal.create(name, limits, durable.snapshotEvery(), metrics, stats,
-                () -> passivation.idle(self), self), "journal");
+                () -> passivation.idle(self), self, occupancy), "journal");
         context.watch(journal);
         metrics.topicStarted();
     }

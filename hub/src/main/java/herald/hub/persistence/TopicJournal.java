@@ -3,6 +3,7 @@ package herald.hub.persistence;
 import herald.config.HeraldSettings.TopicLimits;
 import herald.hub.ClusterMessage;
 import herald.hub.HubMetrics;
+import herald.hub.topic.Occupancy;
 import herald.hub.topic.Topic;
 import herald.hub.topic.TopicData;
 import herald.hub.topic.TopicOwner;
@@ -90,9 +91,10 @@ public final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command,
 
     /** {@code idle} is told when no relay has listened for a while; {@code owner} hears when each batch is done. */
     static Behavior<TopicOwner.Command> create(String name, TopicLimits limits, int snapshotEvery, HubMetrics metrics,
-                                               TopicStats stats, Runnable idle, ActorRef<TopicOwner.Command> owner) {
+                                               TopicStats stats, Runnable idle, ActorRef<TopicOwner.Command> owner,
+                                               Occupancy occupancy) {
         return Behaviors.withTimers(timers -> Behaviors.setup(
-                context -> new TopicJournal(context, timers, name, limits, snapshotEvery, metrics, stats, idle, owner)));
+                context -> new TopicJournal(context, timers, name, limits, snapshotEvery, metrics, stats, idle, owner, occupancy)));
     }
 
     private final ActorContext<TopicOwner.Command> context;
@@ -104,13 +106,14 @@ public final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command,
     private final TopicStats stats;
     private final Runnable idle;
     private final ActorRef<TopicOwner.Command> owner;
+    private final Occupancy occupancy;
     private final Set<ActorRef<Topic.Command>> relays = new HashSet<>();
     /** Changes whose events are being written: told {@code unavailable} if the write fails. */
     private final List<TopicOwner.Changes> writing = new ArrayList<>();
 
     private TopicJournal(ActorContext<TopicOwner.Command> context, TimerScheduler<TopicOwner.Command> timers, String name,
                          TopicLimits limits, int snapshotEvery, HubMetrics metrics, TopicStats stats, Runnable idle,
-                         ActorRef<TopicOwner.Command> owner) {
+                         ActorRef<TopicOwner.Command> owner, Occupancy occupancy) {
         super(PersistenceId.of(PERSISTENCE_TYPE, name),
                 SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
         this.context = context;
@@ -122,6 +125,7 @@ public final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command,
         this.stats = stats;
         this.idle = idle;
         this.owner = owner;
+        this.occupancy = occupancy;
         watchIdleness();
     }
 
@@ -151,6 +155,9 @@ public final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command,
     private Effect<Event, State> onJoin(State state, TopicOwner.Join join) {
         if (relays.add(join.relay())) {
             context.watchWith(join.relay(), new TopicOwner.RelayTerminated(join.relay()));
+            if (relays.size() == 1) {
+                occupancy.occupied(name);
+            }
         }
         watchIdleness();
         if (state.data == null) {
@@ -227,6 +234,9 @@ public final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command,
     private Effect<Event, State> forget(ActorRef<Topic.Command> relay) {
         if (relays.remove(relay)) {
             context.unwatch(relay);
+            if (relays.isEmpty()) {
+                occupancy.vacated(name);
+            }
         }
         watchIdleness();
         return Effect().none();

@@ -3,7 +3,9 @@ package herald.hub.session;
 import herald.config.HeraldSettings;
 import herald.hub.HubMetrics;
 import herald.protocol.CloseCode;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -40,8 +42,8 @@ public final class Connections {
     /** One connection's place, counted from the door until its session stops. */
     public final class Slot implements Admission {
         private final String address;
-        /** Null until known; changed under the lock of the {@link Connections}. */
-        private String user;
+        /** Null until known; changed under the lock of the {@link Connections}, read without it by operator calls. */
+        private volatile String user;
         private final AtomicInteger state = new AtomicInteger(RESERVED);
 
         private Slot(String address, String user) {
@@ -148,6 +150,24 @@ public final class Connections {
     /** Whether shutdown has begun: new connections are then refused. */
     public boolean draining() {
         return draining;
+    }
+
+    /**
+     * The sessions open now, those of {@code user} or the one {@code session} when given (null:
+     * every one), in the order they opened.
+     */
+    List<ActorRef<Session.Command>> matching(String user, String session) {
+        if (session != null) {
+            Open one = open.get(session);
+            return one == null || (user != null && !user.equals(one.slot().user)) ? List.of() : List.of(one.session());
+        }
+        List<ActorRef<Session.Command>> found = new ArrayList<>();
+        open.values().forEach(o -> {
+            if (user == null || user.equals(o.slot().user)) {
+                found.add(o.session());
+            }
+        });
+        return found;
     }
 
     /** Records how full every connection's outbound buffer is now, for the depth distribution. */

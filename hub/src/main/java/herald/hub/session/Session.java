@@ -4,13 +4,17 @@ import herald.config.HeraldSettings;
 import herald.hub.Audit;
 import herald.hub.Hub;
 import herald.hub.HubMetrics;
+import herald.hub.auth.Hooks;
 import herald.hub.auth.Principal;
 import herald.hub.topic.Topic;
 import herald.hub.topic.Topics;
+import herald.protocol.ApiBody;
+import herald.protocol.Change;
 import herald.protocol.ClientFrame;
 import herald.protocol.CloseCode;
 import herald.protocol.ErrorCode;
 import herald.protocol.FrameCodec;
+import herald.protocol.Hook;
 import herald.protocol.InvalidFrameException;
 import herald.protocol.Position;
 import herald.protocol.ServerFrame;
@@ -77,6 +81,25 @@ public final class Session extends AbstractBehavior<Session.Command> {
     public record Close(CloseCode code, String reason) implements Command {
     }
 
+    /** The operator API asks who this connection is and what it holds. */
+    public record Describe(ActorRef<Described> replyTo) implements Command {
+    }
+
+    public record Described(ApiBody.Connections.Connection connection) {
+    }
+
+    /** The operator API ends these subscriptions; the client is told with an unasked {@code unsubscribed}. */
+    public record EndSubscriptions(List<String> topics) implements Command {
+    }
+
+    /** The connect hook's verdict on an auth frame: the first one ({@code refresh} false) or a refresh. */
+    private record AuthDecided(ClientFrame.Auth frame, boolean refresh, Hooks.Verdict verdict) implements Command {
+    }
+
+    /** The publish hook's verdict on a publish. */
+    private record PublishDecided(ClientFrame.Publish publish, long receivedNanos, Hooks.Verdict verdict) implements Command {
+    }
+
     private enum AuthTimedOut implements Command {
         INSTANCE
     }
@@ -97,6 +120,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
     /** What of protocol 1.1 (PROTOCOL.md section 9) this server offers, as welcome lists it. */
     private static final List<String> FEATURES = List.of("batch", "resume", "conditional", "idempotent");
+    private static final List<String> FEATURES_WITH_PRESENCE = List.of("batch", "resume", "conditional", "idempotent", "presence");
 
     /** Bad frames logged per connection before the rest are only counted, so a flood cannot flood the log. */
     private static final int LOGGED_REJECTIONS = 5;
@@ -125,10 +149,12 @@ public final class Session extends AbstractBehavior<Session.Command> {
     private final SessionAuth auth;
     private final SessionSubscriptions subscriptions;
     private final SessionClose close;
+    private final Hooks hooks;
     private final ActorRef<Topic.Notice> self;
     /** The inbound stream's next acknowledgement, held back while a subscribe request is worked through. */
     private ActorRef<Ack> pendingAck;
     private long rejectedFrames;
+    private final long openedAt = System.currentTimeMillis();
 
     private Session(ActorContext<Command> context, TimerScheduler<Command> timers, Identity identity,
                     Principal principal, Hub hub, Outbound outbound, Connections.Slot slot) {
@@ -143,8 +169,10 @@ public final class Session extends AbstractBehavior<Session.Command> {
         this.outbound = outbound;
         this.self = context.getSelf().narrow();
         this.rateLimiter = new RateLimiter(settings.rateLimit(), System.nanoTime());
-        this.auth = new SessionAuth(principal, hub.authenticator(), connections, slot, settings);
-        this.subscriptions = new SessionSubscriptions(context, timers, topics, outbound, settings, this::refuse);
+        this.hooks = hub.hooks();
+        this.auth = new SessionAuth(principal, hub.authenticator(), hooks.connects(), connections, slot, settings);
+        this.subscriptions = new SessionSubscriptions(context, timers, topics, outbound, settings, codec, hooks, identity,
+                this::refuse);
         this.close = new SessionClose(identity, outbound, metrics);
         metrics.connectionOpened();
         context.getLog().info("Connection opened: session [{}] user [{}] remote [{}] via [{}]",
@@ -162,7 +190,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     private void welcome() {
         if (identity.transport() == Transport.WEBSOCKET) {
             send(new ServerFrame.Welcome(identity.sessionId(), auth.user(), settings.websocket().heartbeat().toMillis(), 1,
-                    FEATURES));
+                    settings.topics().presence().topics().isEmpty() ? FEATURES : FEATURES_WITH_PRESENCE));
         }
         expireAtTokenExpiry();
     }
@@ -196,6 +224,11 @@ public final class Session extends AbstractBehavior<Session.Command> {
                     return this;
                 })
                 .onMessage(StartSubscriptions.class, this::onStartSubscriptions)
+                .onMessage(Describe.class, this::onDescribe)
+                .onMessage(AuthDecided.class, this::onAuthDecided)
+                .onMessage(PublishDecided.class, this::onPublishDecided)
+                .onMessage(SessionSubscriptions.SubscribeDecided.class, this::onSubscribeDecided)
+                .onMessage(EndSubscriptions.class, this::onEndSubscriptions)
                 .onSignal(PostStop.class, stop -> onPostStop())
                 .build();
     }
@@ -226,6 +259,9 @@ public final class Session extends AbstractBehavior<Session.Command> {
         }
         if (auth.principal() == null) {
             if (frame instanceof ClientFrame.Auth first) {
+                if (hooks.connects()) {
+                    return askConnectHook(first, false, inbound.ack());
+                }
                 authenticate(first);
             } else {
                 reject(new InvalidFrameException(ErrorCode.UNAUTHENTICATED, frame.id(), null,
@@ -239,6 +275,9 @@ public final class Session extends AbstractBehavior<Session.Command> {
             subscribeNext();
             return this;
         } else if (frame instanceof ClientFrame.Publish publish) {
+            if (publishAllowed(publish) && hooks.asksPublish(publish.change().topic())) {
+                return askPublishHook(publish, now, inbound.ack());
+            }
             publish(publish, now);
         } else if (frame instanceof ClientFrame.Unsubscribe unsubscribe) {
             unsubscribe.topics().forEach(subscriptions::leave);
@@ -246,9 +285,93 @@ public final class Session extends AbstractBehavior<Session.Command> {
         } else if (frame instanceof ClientFrame.Ping ping) {
             send(new ServerFrame.Pong(ping.id(), System.currentTimeMillis()));
         } else if (frame instanceof ClientFrame.Auth refresh) {
+            if (hooks.connects()) {
+                return askConnectHook(refresh, true, inbound.ack());
+            }
             refresh(refresh);
         }
         return ack(inbound.ack());
+    }
+
+    /**
+     * Shows an auth frame's token to the connect hook; the client's next frame waits for the verdict,
+     * so nothing it sends is taken before the hook decided who it is.
+     */
+    private Behavior<Command> askConnectHook(ClientFrame.Auth frame, boolean refresh, ActorRef<Ack> ack) {
+        pendingAck = ack;
+        getContext().pipeToSelf(hooks.connect(new Hook.Connect(identity.remoteAddress(),
+                        identity.transport().name().toLowerCase(java.util.Locale.ROOT), Map.of(), frame.token())),
+                (verdict, failed) -> new AuthDecided(frame, refresh, failed == null ? verdict : new Hooks.Unavailable(failed.getMessage())));
+        return this;
+    }
+
+    private Behavior<Command> onAuthDecided(AuthDecided decided) {
+        releaseAck();
+        if (close.closing()) {
+            return this;
+        }
+        Hooks.Verdict verdict = decided.verdict();
+        String id = decided.frame().id();
+        if (verdict instanceof Hooks.Unavailable unavailable) {
+            Audit.denied(identity.sessionId(), auth.user(), identity.remoteAddress(), "connect hook unavailable: " + unavailable.message());
+            reject(new InvalidFrameException(ErrorCode.UNAVAILABLE, id, null, "the connect hook did not decide: " + unavailable.message()));
+            if (!decided.refresh()) {
+                closeWith(CloseCode.INTERNAL_ERROR, "the connect hook is unavailable");
+            }
+        } else if (verdict instanceof Hooks.Refused refused) {
+            authFailed(id, refused.message() == null ? "refused by the connect hook" : refused.message());
+        } else {
+            Principal principal = ((Hooks.Allowed) verdict).principal();
+            if (decided.refresh()) {
+                refreshed(id, auth.replace(principal));
+            } else {
+                authenticated(id, auth.admit(principal));
+            }
+        }
+        return this;
+    }
+
+    /** Asks the publish hook; the client's next frame waits for the verdict, so its publishes keep their order. */
+    private Behavior<Command> askPublishHook(ClientFrame.Publish publish, long now, ActorRef<Ack> ack) {
+        pendingAck = ack;
+        getContext().pipeToSelf(hooks.publish(new Hook.Publish(identity.sessionId(), auth.user(), identity.remoteAddress(),
+                        publish.change())),
+                (verdict, failed) -> new PublishDecided(publish, now, failed == null ? verdict : new Hooks.Unavailable(failed.getMessage())));
+        return this;
+    }
+
+    private Behavior<Command> onPublishDecided(PublishDecided decided) {
+        releaseAck();
+        if (close.closing()) {
+            return this;
+        }
+        ClientFrame.Publish publish = decided.publish();
+        String topic = publish.change().topic();
+        if (decided.verdict() instanceof Hooks.Unavailable unavailable) {
+            getContext().getLog().warn("Publish hook unavailable for session [{}] user [{}] topic [{}]: {}",
+                    identity.sessionId(), auth.user(), topic, unavailable.message());
+            reject(new InvalidFrameException(ErrorCode.UNAVAILABLE, publish.id(), topic,
+                    "the publish hook did not decide: " + unavailable.message()));
+        } else if (decided.verdict() instanceof Hooks.Refused refused) {
+            refuse(new InvalidFrameException(ErrorCode.FORBIDDEN, publish.id(), topic,
+                    refused.message() == null ? "refused by the publish hook" : refused.message()));
+        } else {
+            String data = ((Hooks.Allowed) decided.verdict()).data();
+            Change change = publish.change();
+            if (data != null && change.op().takesData()) {
+                change = new Change(change.topic(), change.op(), change.key(), change.event(), data, change.ifVersion(), change.idem());
+            }
+            metrics.publishesSocket.increment();
+            topics.tell(topic, new Topic.Publish(change, publish.id(), decided.receivedNanos(), self.narrow()));
+        }
+        return this;
+    }
+
+    private void releaseAck() {
+        if (pendingAck != null) {
+            pendingAck.tell(Ack.INSTANCE);
+            pendingAck = null;
+        }
     }
 
     /** Answers a frame over the rate limit without processing it (its id is read for the reply). */
@@ -266,9 +389,13 @@ public final class Session extends AbstractBehavior<Session.Command> {
         }
     }
 
+    private boolean publishAllowed(ClientFrame.Publish publish) {
+        return auth.principal().permissions().canPublish(publish.change().topic());
+    }
+
     private void publish(ClientFrame.Publish publish, long now) {
         String topic = publish.change().topic();
-        if (!auth.principal().permissions().canPublish(topic)) {
+        if (!publishAllowed(publish)) {
             refuse(new InvalidFrameException(ErrorCode.FORBIDDEN, publish.id(), topic, "publishing to this topic is not allowed"));
         } else {
             metrics.publishesSocket.increment();
@@ -278,8 +405,12 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
     /** The first auth frame of a connection that opened without a token. */
     private void authenticate(ClientFrame.Auth frame) {
-        if (auth.authenticate(frame) instanceof SessionAuth.Failed failed) {
-            authFailed(frame.id(), failed.reason());
+        authenticated(frame.id(), auth.authenticate(frame));
+    }
+
+    private void authenticated(String id, SessionAuth.Outcome outcome) {
+        if (outcome instanceof SessionAuth.Failed failed) {
+            authFailed(id, failed.reason());
             return;
         }
         timers.cancel(AuthTimedOut.INSTANCE);
@@ -298,11 +429,15 @@ public final class Session extends AbstractBehavior<Session.Command> {
                     "authentication is off on this server; no auth frame is needed"));
             return;
         }
-        if (auth.refresh(frame) instanceof SessionAuth.Failed failed) {
-            authFailed(frame.id(), failed.reason());
+        refreshed(frame.id(), auth.refresh(frame));
+    }
+
+    private void refreshed(String id, SessionAuth.Outcome outcome) {
+        if (outcome instanceof SessionAuth.Failed failed) {
+            authFailed(id, failed.reason());
             return;
         }
-        send(new ServerFrame.Refreshed(frame.id(), auth.principal().expiresAt()));
+        send(new ServerFrame.Refreshed(id, auth.principal().expiresAt()));
         expireAtTokenExpiry();
         for (String topic : subscriptions.notAllowedBy(auth.principal().permissions())) {
             subscriptions.leave(topic);
@@ -333,6 +468,25 @@ public final class Session extends AbstractBehavior<Session.Command> {
         return this;
     }
 
+    private Behavior<Command> onDescribe(Describe describe) {
+        describe.replyTo().tell(new Described(new ApiBody.Connections.Connection(identity.sessionId(), auth.user(),
+                identity.remoteAddress(), identity.transport().name().toLowerCase(java.util.Locale.ROOT), openedAt,
+                subscriptions.topics(), new ApiBody.Connections.Queued(outbound.queuedFrames(), outbound.queuedBytes()))));
+        return this;
+    }
+
+    /** Ends the subscriptions an operator named, of those this connection holds; the client hears which. */
+    private Behavior<Command> onEndSubscriptions(EndSubscriptions end) {
+        List<String> ended = end.topics().stream().filter(subscriptions::holds).toList();
+        if (!ended.isEmpty()) {
+            ended.forEach(subscriptions::leave);
+            getContext().getLog().info("Operator unsubscribed session [{}] user [{}] remote [{}] from {}",
+                    identity.sessionId(), auth.user(), identity.remoteAddress(), ended);
+            send(new ServerFrame.Unsubscribed(null, ended));
+        }
+        return this;
+    }
+
     private Behavior<Command> onStartSubscriptions(StartSubscriptions start) {
         subscriptions.request(null, start.topics(), start.since());
         subscribeNext();
@@ -341,10 +495,17 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
     /** Asks the next topic of the pending subscribe, or finishes the request and takes the next frame. */
     private void subscribeNext() {
-        if (subscriptions.next(auth.principal().permissions()) && pendingAck != null) {
+        if (subscriptions.next(auth.principal()) && pendingAck != null) {
             pendingAck.tell(Ack.INSTANCE);
             pendingAck = null;
         }
+    }
+
+    private Behavior<Command> onSubscribeDecided(SessionSubscriptions.SubscribeDecided decided) {
+        if (subscriptions.onDecided(decided) && !close.closing()) {
+            subscribeNext();
+        }
+        return this;
     }
 
     private Behavior<Command> onSubscribed(Topic.Subscribed subscribed) {

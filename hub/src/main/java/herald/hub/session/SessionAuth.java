@@ -24,15 +24,18 @@ final class SessionAuth {
     }
 
     private final Authenticator authenticator;
+    /** Whether the connect hook decides who clients are, rather than the authenticator. */
+    private final boolean hooks;
     private final Connections connections;
     private final Connections.Slot slot;
     private final HeraldSettings settings;
     /** Null until the client has authenticated. */
     private Principal principal;
 
-    SessionAuth(Principal principal, Authenticator authenticator, Connections connections, Connections.Slot slot,
-                HeraldSettings settings) {
+    SessionAuth(Principal principal, Authenticator authenticator, boolean hooks, Connections connections,
+                Connections.Slot slot, HeraldSettings settings) {
         this.principal = principal;
+        this.hooks = hooks;
         this.authenticator = authenticator;
         this.connections = connections;
         this.slot = slot;
@@ -48,33 +51,42 @@ final class SessionAuth {
         return principal == null ? null : principal.user();
     }
 
-    /** Whether tokens are in use at all; with authentication off an {@code auth} frame is a mistake. */
+    /**
+     * Whether tokens are in use at all (verified here, or shown to the connect hook); with
+     * authentication off and no connect hook an {@code auth} frame is a mistake.
+     */
     boolean required() {
-        return authenticator.required();
+        return authenticator.required() || hooks;
     }
 
     /** The first auth frame of a connection that opened without a token; counts the user against its limit. */
     Outcome authenticate(ClientFrame.Auth auth) {
         Outcome verified = verify(auth);
-        if (verified instanceof Accepted accepted) {
-            if (!connections.authenticated(slot, accepted.principal().user())) {
-                return new Failed("too many connections for this user (" + settings.limits().maxConnectionsPerUser() + ")");
-            }
-            principal = accepted.principal();
+        return verified instanceof Accepted accepted ? admit(accepted.principal()) : verified;
+    }
+
+    /** Who the first auth frame says the client is (its token verified here, or by the connect hook). */
+    Outcome admit(Principal verified) {
+        if (!connections.authenticated(slot, verified.user())) {
+            return new Failed("too many connections for this user (" + settings.limits().maxConnectionsPerUser() + ")");
         }
-        return verified;
+        principal = verified;
+        return new Accepted(verified);
     }
 
     /** A new token on an authenticated connection: the same user, a new expiry and new permissions. */
     Outcome refresh(ClientFrame.Auth auth) {
         Outcome verified = verify(auth);
-        if (verified instanceof Accepted accepted) {
-            if (!accepted.principal().user().equals(principal.user())) {
-                return new Failed("a refreshed token must be for the same user");
-            }
-            principal = accepted.principal();
+        return verified instanceof Accepted accepted ? replace(accepted.principal()) : verified;
+    }
+
+    /** Who a refreshed token says the client is: it must be the same user. */
+    Outcome replace(Principal verified) {
+        if (!verified.user().equals(principal.user())) {
+            return new Failed("a refreshed token must be for the same user");
         }
-        return verified;
+        principal = verified;
+        return new Accepted(verified);
     }
 
     private Outcome verify(ClientFrame.Auth auth) {

@@ -1,12 +1,18 @@
 package herald.hub.session;
 
 import herald.config.HeraldSettings;
+import herald.hub.auth.Hooks;
 import herald.hub.auth.Permissions;
+import herald.hub.auth.Principal;
+import herald.hub.presence.Members;
 import herald.hub.topic.Topic;
 import herald.hub.topic.Topics;
 import herald.protocol.ErrorCode;
+import herald.protocol.FrameCodec;
+import herald.protocol.Hook;
 import herald.protocol.InvalidFrameException;
 import herald.protocol.Position;
+import herald.protocol.PresenceMember;
 import herald.protocol.ServerFrame;
 import herald.protocol.TopicNames;
 import java.time.Duration;
@@ -33,11 +39,16 @@ final class SessionSubscriptions {
         INSTANCE
     }
 
+    /** The subscribe hook's verdict on the topic asked about. */
+    record SubscribeDecided(String topic, Hooks.Verdict verdict) implements Session.Command {
+    }
+
     /** A topic's actor stopped under a subscription. */
     record TopicTerminated(String topic, ActorRef<Topic.Command> ref) implements Session.Command {
     }
 
-    private record Held(ActorRef<Topic.Command> topic, Subscription subscription) {
+    /** {@code member}: the connection's entry in the topic's presence topic, null when it has none. */
+    private record Held(ActorRef<Topic.Command> topic, Subscription subscription, Members.Announced member) {
     }
 
     private final ActorContext<Session.Command> context;
@@ -47,20 +58,30 @@ final class SessionSubscriptions {
     private final ActorRef<Topic.Notice> self;
     private final int maxPerConnection;
     private final Duration askTimeout;
+    private final HeraldSettings.Presence presence;
+    private final FrameCodec codec;
+    private final Hooks hooks;
+    private final Session.Identity identity;
     /** Where refusals of a request's topics go: the session answers them as errors. */
     private final Consumer<InvalidFrameException> refuse;
 
     private final Map<String, Held> held = new HashMap<>();
-    private final Map<String, Subscription> resubscribing = new HashMap<>();
+    /** Topics whose relay died under a subscription, subscribed again: the fresh subscription and the member. */
+    private final Map<String, Held> resubscribing = new HashMap<>();
     private final ArrayDeque<String> pending = new ArrayDeque<>();
     /** The positions the pending request resumes from, by topic. */
     private Map<String, Position> since = Map.of();
     private String requestId;
     private String awaitedTopic;
     private Subscription awaited;
+    private Members.Announced awaitedMember;
+    /** The topic the subscribe hook is being asked about, with the member it would have; null when none. */
+    private String decidingTopic;
+    private Members.Announced decidingMember;
 
     SessionSubscriptions(ActorContext<Session.Command> context, TimerScheduler<Session.Command> timers, Topics topics,
-                         Outbound outbound, HeraldSettings settings, Consumer<InvalidFrameException> refuse) {
+                         Outbound outbound, HeraldSettings settings, FrameCodec codec, Hooks hooks,
+                         Session.Identity identity, Consumer<InvalidFrameException> refuse) {
         this.context = context;
         this.timers = timers;
         this.topics = topics;
@@ -68,6 +89,10 @@ final class SessionSubscriptions {
         this.self = context.getSelf().narrow();
         this.maxPerConnection = settings.limits().maxSubscriptionsPerConnection();
         this.askTimeout = settings.api().askTimeout();
+        this.presence = settings.topics().presence();
+        this.codec = codec;
+        this.hooks = hooks;
+        this.identity = identity;
         this.refuse = refuse;
     }
 
@@ -82,28 +107,74 @@ final class SessionSubscriptions {
      * Asks the next pending topic that passes the checks (name, permission, per-connection limit) for
      * its snapshot, refusing the ones that do not; true when the request is done.
      */
-    boolean next(Permissions permissions) {
+    boolean next(Principal principal) {
+        Permissions permissions = principal.permissions();
         while (!pending.isEmpty()) {
             String topic = pending.poll();
-            if (!TopicNames.isValid(topic)) {
+            boolean presenceTopic = TopicNames.isPresence(topic);
+            if (presenceTopic && !presence.keptFor(TopicNames.underlying(topic))) {
+                refuse.accept(new InvalidFrameException(ErrorCode.INVALID_TOPIC, requestId, topic,
+                        "no presence is kept for " + TopicNames.underlying(topic) + " (herald.presence.topics)"));
+            } else if (!presenceTopic && !TopicNames.isValid(topic)) {
                 refuse.accept(new InvalidFrameException(ErrorCode.INVALID_TOPIC, requestId, topic,
                         "a topic name is 1 to 200 characters of A-Z a-z 0-9 _ . : @ / -"));
-            } else if (!permissions.canSubscribe(topic)) {
+            } else if (!permissions.canSubscribe(presenceTopic ? TopicNames.underlying(topic) : topic)) {
                 refuse.accept(new InvalidFrameException(ErrorCode.FORBIDDEN, requestId, topic,
                         "subscribing to this topic is not allowed"));
             } else if (!held.containsKey(topic) && held.size() >= maxPerConnection) {
                 refuse.accept(new InvalidFrameException(ErrorCode.TOO_MANY_TOPICS, requestId, topic,
                         "this connection is subscribed to the most topics allowed (" + maxPerConnection + ")"));
             } else {
-                awaitedTopic = topic;
-                awaited = new Subscription(self, outbound);
-                topics.tell(topic, new Topic.Subscribe(awaited, requestId, since.get(topic)));
-                timers.startSingleTimer(SubscribeTimedOut.INSTANCE, askTimeout);
+                Members.Announced member = presence.keptFor(topic) ? new Members.Announced(identity.sessionId(),
+                        codec.encode(new PresenceMember(principal.user(), principal.info(), System.currentTimeMillis()))) : null;
+                if (hooks.asksSubscribe(topic)) {
+                    decidingTopic = topic;
+                    decidingMember = member;
+                    context.pipeToSelf(hooks.subscribe(new Hook.Subscribe(identity.sessionId(), principal.user(),
+                                    identity.remoteAddress(), topic)),
+                            (verdict, failed) -> new SubscribeDecided(topic,
+                                    failed == null ? verdict : new Hooks.Unavailable(failed.getMessage())));
+                } else {
+                    ask(topic, member);
+                }
                 return false;
             }
         }
         requestId = null;
         since = Map.of();
+        return true;
+    }
+
+    private void ask(String topic, Members.Announced member) {
+        awaitedTopic = topic;
+        awaited = new Subscription(self, outbound);
+        awaitedMember = member;
+        topics.tell(topic, new Topic.Subscribe(awaited, requestId, since.get(topic), member));
+        timers.startSingleTimer(SubscribeTimedOut.INSTANCE, askTimeout);
+    }
+
+    /**
+     * The subscribe hook decided: an allowed topic is asked for its snapshot; a refused one is
+     * answered forbidden, an undecided one unavailable. True when the request goes on to its next topic.
+     */
+    boolean onDecided(SubscribeDecided decided) {
+        if (!decided.topic().equals(decidingTopic)) {
+            return false;
+        }
+        String topic = decidingTopic;
+        decidingTopic = null;
+        if (decided.verdict() instanceof Hooks.Allowed) {
+            ask(topic, decidingMember);
+            return false;
+        }
+        if (decided.verdict() instanceof Hooks.Refused refused) {
+            refuse.accept(new InvalidFrameException(ErrorCode.FORBIDDEN, requestId, topic,
+                    refused.message() == null ? "refused by the subscribe hook" : refused.message()));
+        } else {
+            String why = ((Hooks.Unavailable) decided.verdict()).message();
+            context.getLog().warn("Subscribe hook unavailable for session [{}] topic [{}]: {}", identity.sessionId(), topic, why);
+            refuse.accept(new InvalidFrameException(ErrorCode.UNAVAILABLE, requestId, topic, "the subscribe hook did not decide: " + why));
+        }
         return true;
     }
 
@@ -113,12 +184,12 @@ final class SessionSubscriptions {
         if (topic.equals(awaitedTopic)) {
             awaitedTopic = null;
             timers.cancel(SubscribeTimedOut.INSTANCE);
-            hold(topic, subscribed.topicRef(), awaited);
+            hold(topic, subscribed.topicRef(), awaited, awaitedMember);
             return true;
         }
-        Subscription fresh = resubscribing.remove(topic);
+        Held fresh = resubscribing.remove(topic);
         if (fresh != null) {
-            hold(topic, subscribed.topicRef(), fresh);
+            hold(topic, subscribed.topicRef(), fresh.subscription(), fresh.member());
         }
         return false;
     }
@@ -147,8 +218,8 @@ final class SessionSubscriptions {
     }
 
     /** A subscribe again replaces the topic's handle; the old one is ended. */
-    private void hold(String topic, ActorRef<Topic.Command> ref, Subscription subscription) {
-        Held previous = held.put(topic, new Held(ref, subscription));
+    private void hold(String topic, ActorRef<Topic.Command> ref, Subscription subscription, Members.Announced member) {
+        Held previous = held.put(topic, new Held(ref, subscription, member));
         if (previous != null && previous.subscription() != subscription) {
             previous.subscription().end();
         }
@@ -164,8 +235,8 @@ final class SessionSubscriptions {
             held.remove(terminated.topic());
             current.subscription().end();
             Subscription fresh = new Subscription(self, outbound);
-            resubscribing.put(terminated.topic(), fresh);
-            topics.tell(terminated.topic(), new Topic.Subscribe(fresh, null, null));
+            resubscribing.put(terminated.topic(), new Held(null, fresh, current.member()));
+            topics.tell(terminated.topic(), new Topic.Subscribe(fresh, null, null, current.member()));
         }
     }
 
@@ -180,15 +251,26 @@ final class SessionSubscriptions {
             context.unwatch(gone.topic());
             gone.topic().tell(new Topic.Unsubscribe(self));
         }
-        Subscription waiting = resubscribing.remove(topic);
+        Held waiting = resubscribing.remove(topic);
         if (waiting != null) {
-            waiting.end();
+            waiting.subscription().end();
         }
     }
 
-    /** The topics held that these permissions no longer allow. */
+    boolean holds(String topic) {
+        return held.containsKey(topic) || resubscribing.containsKey(topic);
+    }
+
+    /** The topics held, by name. */
+    List<String> topics() {
+        return held.keySet().stream().sorted().toList();
+    }
+
+    /** The topics held that these permissions no longer allow (a presence topic goes with its topic). */
     List<String> notAllowedBy(Permissions permissions) {
-        return held.keySet().stream().filter(topic -> !permissions.canSubscribe(topic)).sorted().toList();
+        return held.keySet().stream()
+                .filter(topic -> !permissions.canSubscribe(TopicNames.isPresence(topic) ? TopicNames.underlying(topic) : topic))
+                .sorted().toList();
     }
 
     /** Ends every subscription and drops the request being worked through: the connection is closing. */
@@ -200,7 +282,8 @@ final class SessionSubscriptions {
         held.clear();
         pending.clear();
         since = Map.of();
-        resubscribing.values().forEach(Subscription::end);
+        decidingTopic = null;
+        resubscribing.values().forEach(waiting -> waiting.subscription().end());
         resubscribing.clear();
         if (awaited != null) {
             awaited.end();

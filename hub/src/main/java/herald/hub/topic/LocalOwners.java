@@ -63,14 +63,16 @@ public final class LocalOwners implements Owners {
     }
 
     /** Starts the owners' registry as a child of the given actor; {@code store} is null without durable topics. */
-    public static LocalOwners start(ActorContext<?> parent, HeraldSettings settings, DurableStore store, HubMetrics metrics) {
-        return new LocalOwners(parent.spawn(registry(settings, store, metrics, TopicOwner.IDLE_AFTER), "owners"),
+    public static LocalOwners start(ActorContext<?> parent, HeraldSettings settings, DurableStore store, HubMetrics metrics,
+                                    Occupancy occupancy) {
+        return new LocalOwners(parent.spawn(registry(settings, store, metrics, occupancy, TopicOwner.IDLE_AFTER), "owners"),
                 parent.getSystem().scheduler(), settings.api().askTimeout());
     }
 
     /** {@code idleAfter}: how long an in-memory owner with nothing to keep waits before it stops (shorter in tests). */
-    static Behavior<Command> registry(HeraldSettings settings, DurableStore store, HubMetrics metrics, Duration idleAfter) {
-        return Behaviors.setup(context -> new Registry(context, settings, store, metrics, idleAfter));
+    static Behavior<Command> registry(HeraldSettings settings, DurableStore store, HubMetrics metrics, Occupancy occupancy,
+                                      Duration idleAfter) {
+        return Behaviors.setup(context -> new Registry(context, settings, store, metrics, occupancy, idleAfter));
     }
 
     @Override
@@ -86,6 +88,11 @@ public final class LocalOwners implements Owners {
     @Override
     public void publishAll(String topic, Topic.PublishAll publish) {
         registry.tell(new Forward(topic, TopicOwner.ApplyAll.of(publish)));
+    }
+
+    @Override
+    public void presence(String topic, TopicOwner.MemberCommand command) {
+        registry.tell(new Forward(topic, command));
     }
 
     @Override
@@ -107,6 +114,7 @@ public final class LocalOwners implements Owners {
         private final HeraldSettings settings;
         private final DurableStore store;
         private final HubMetrics metrics;
+        private final Occupancy occupancy;
         private final Duration idleAfter;
         /** Sorted, so that listing pages by name costs a lookup, not a sort of every topic. */
         private final TreeMap<String, Running> running = new TreeMap<>();
@@ -116,8 +124,9 @@ public final class LocalOwners implements Owners {
         private long incarnations;
 
         Registry(ActorContext<Command> context, HeraldSettings settings, DurableStore store, HubMetrics metrics,
-                 Duration idleAfter) {
+                 Occupancy occupancy, Duration idleAfter) {
             super(context);
+            this.occupancy = occupancy;
             this.settings = settings;
             this.store = store;
             this.metrics = metrics;
@@ -194,8 +203,8 @@ public final class LocalOwners implements Owners {
             };
             Behavior<TopicOwner.Command> behavior = durable(topic)
                     ? DurableTopicOwner.create(topic, settings.topics().limitsFor(topic), settings.durable(), metrics, stats,
-                            passivation)
-                    : TopicOwner.create(topic, settings.topics().limitsFor(topic), metrics, stats, passivation, idleAfter);
+                            passivation, occupancy)
+                    : TopicOwner.create(topic, settings.topics().limitsFor(topic), metrics, stats, passivation, occupancy, idleAfter);
             ActorRef<TopicOwner.Command> owner = getContext().spawn(behavior,
                     "owner-" + (++incarnations) + "-" + URLEncoder.encode(topic, StandardCharsets.UTF_8));
             getContext().watchWith(owner, new Stopped(topic, owner));

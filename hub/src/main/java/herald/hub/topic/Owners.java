@@ -19,6 +19,9 @@ public interface Owners {
     /** Changes of one request, applied in order and answered together. */
     void publishAll(String topic, Topic.PublishAll publish);
 
+    /** What a relay says of its members to the owner of the presence topic {@code topic}. */
+    void presence(String topic, TopicOwner.MemberCommand command);
+
     /** The state for the HTTP API; no answer in time leaves the caller's ask to time out. */
     void getState(String topic, Topic.GetState get);
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import herald.config.HeraldSettings.TopicLimits;
 import herald.hub.ClusterMessage;
 import herald.hub.HubMetrics;
+import herald.hub.presence.Members;
 import herald.hub.session.Outbound;
 import herald.hub.session.OutboundFrame;
 import herald.hub.session.Session;
@@ -15,11 +16,14 @@ import herald.protocol.ErrorCode;
 import herald.protocol.FrameCodec;
 import herald.protocol.Position;
 import herald.protocol.ServerFrame;
+import herald.protocol.TopicNames;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -50,8 +54,10 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
      * Subscribes (again: a fresh snapshot). The topic writes the snapshot into the subscription's
      * outbound buffer, then every event after it, and answers the session with {@link Subscribed}.
      * With {@code since}, the position the client holds, the snapshot is a delta when it can be.
+     * {@code member}: the connection's entry in the topic's presence topic, null when it has none.
      */
-    public record Subscribe(Subscription subscription, String requestId, Position since) implements Command {
+    public record Subscribe(Subscription subscription, String requestId, Position since, Members.Announced member)
+            implements Command {
     }
 
     /** Idempotent: unsubscribing a stranger does nothing. */
@@ -92,6 +98,13 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     }
 
     private record OwnerLost(ActorRef<TopicOwner.Command> owner) implements Command {
+    }
+
+    /** From the owner of the topic's presence topic: it holds this relay's members (watched, to announce them again if it is lost). */
+    public record MembersHeld(ActorRef<TopicOwner.Command> owner) implements Command, ClusterMessage {
+    }
+
+    private record PresenceOwnerLost(ActorRef<TopicOwner.Command> owner) implements Command {
     }
 
     /**
@@ -174,6 +187,10 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     private final TimerScheduler<Command> timers;
     /** Insertion-ordered for stable iteration; keyed by session so that a resubscribe replaces the old one. */
     private final LinkedHashMap<ActorRef<Notice>, Subscription> subscribers = new LinkedHashMap<>();
+    /** The subscribers that are members of the topic's presence topic, with their entries. */
+    private final Map<ActorRef<Notice>, Members.Announced> members = new HashMap<>();
+    /** The owner of the presence topic holding this relay's members, watched; null before it answered. */
+    private ActorRef<TopicOwner.Command> presenceOwner;
     /** Subscribes that arrived before the owner's state; null once synced. */
     private List<Subscribe> waiting;
     private TopicData data;
@@ -213,6 +230,8 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
                     return this;
                 })
                 .onMessage(SubscriberTerminated.class, this::onSubscriberTerminated)
+                .onMessage(MembersHeld.class, this::onMembersHeld)
+                .onMessage(PresenceOwnerLost.class, this::onPresenceOwnerLost)
                 .onMessageEquals(Stop.INSTANCE, this::onStop)
                 .onSignal(PostStop.class, stop -> onPostStop())
                 .build();
@@ -233,6 +252,12 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
             getContext().watchWith(subscription.session, new SubscriberTerminated(subscription.session));
             metrics.subscribed();
             stats.subscribers = subscribers.size();
+            Members.Announced member = subscribe.member();
+            if (member != null) {
+                members.put(subscription.session, member);
+                owners.presence(TopicNames.presenceOf(name),
+                        new TopicOwner.MemberJoined(getContext().getSelf(), member.session(), member.data()));
+            }
         }
         if (deliver(subscription, snapshot(subscribe.requestId(), subscribe.since()))) {
             subscription.session.tell(new Subscribed(name, subscribe.requestId(), getContext().getSelf()));
@@ -399,16 +424,46 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         }
     }
 
-    /** What follows a subscriber's removal: no more watching, and the counts. */
+    /** What follows a subscriber's removal: no more watching, the counts, and its leaving the presence topic. */
     private void forget(ActorRef<Notice> session) {
         getContext().unwatch(session);
         metrics.unsubscribed();
         stats.subscribers = subscribers.size();
+        Members.Announced member = members.remove(session);
+        if (member != null) {
+            owners.presence(TopicNames.presenceOf(name), new TopicOwner.MemberLeft(getContext().getSelf(), member.session()));
+        }
+    }
+
+    private Behavior<Command> onMembersHeld(MembersHeld held) {
+        if (!held.owner().equals(presenceOwner)) {
+            if (presenceOwner != null) {
+                getContext().unwatch(presenceOwner);
+            }
+            presenceOwner = held.owner();
+            getContext().watchWith(presenceOwner, new PresenceOwnerLost(presenceOwner));
+        }
+        return this;
+    }
+
+    /** The presence topic's owner is gone (its node was lost, or it stopped): its next one hears of every member again. */
+    private Behavior<Command> onPresenceOwnerLost(PresenceOwnerLost lost) {
+        if (lost.owner().equals(presenceOwner)) {
+            presenceOwner = null;
+            if (!members.isEmpty()) {
+                getContext().getLog().debug("Topic [{}] lost its presence owner; announcing {} members again", name, members.size());
+                owners.presence(TopicNames.presenceOf(name),
+                        new TopicOwner.MembersOf(getContext().getSelf(), List.copyOf(members.values())));
+            }
+        }
+        return this;
     }
 
     /** Whatever the reason for stopping, the subscriptions it held are gone from the gauge. */
     private Behavior<Command> onPostStop() {
         subscribers.forEach((session, subscription) -> metrics.unsubscribed());
+        members.values().forEach(member -> owners.presence(TopicNames.presenceOf(name),
+                new TopicOwner.MemberLeft(getContext().getSelf(), member.session())));
         if (owner != null) {
             owner.tell(new TopicOwner.Leave(getContext().getSelf()));
         }

@@ -3,11 +3,13 @@ package herald.hub.topic;
 import herald.config.HeraldSettings.TopicLimits;
 import herald.hub.ClusterMessage;
 import herald.hub.HubMetrics;
+import herald.hub.presence.Members;
 import herald.protocol.ApiBody;
 import herald.protocol.Change;
 import herald.protocol.ErrorCode;
 import herald.protocol.Op;
 import herald.protocol.Position;
+import herald.protocol.TopicNames;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -173,6 +175,28 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     public record RelayTerminated(ActorRef<Topic.Command> relay) implements Command {
     }
 
+    /**
+     * What a topic's relay tells the owner of the topic's presence topic (PROTOCOL.md 9.4) about the
+     * connections it holds; the relay is the {@code holder}, watched, whose loss removes its members.
+     */
+    public sealed interface MemberCommand extends Command {
+        ActorRef<Topic.Command> holder();
+    }
+
+    /** A connection subscribed on the holder's node; {@code data} is its entry's JSON. */
+    public record MemberJoined(ActorRef<Topic.Command> holder, String session, String data) implements MemberCommand {
+    }
+
+    public record MemberLeft(ActorRef<Topic.Command> holder, String session) implements MemberCommand {
+    }
+
+    /** Every member the holder has, announced again to an owner that is new. */
+    public record MembersOf(ActorRef<Topic.Command> holder, List<Members.Announced> members) implements MemberCommand {
+    }
+
+    private record HolderTerminated(ActorRef<Topic.Command> holder) implements Command {
+    }
+
     /** Sharding's stop message when it hands the entity off or after passivation. */
     public enum Stop implements Command {
         INSTANCE
@@ -228,9 +252,9 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
 
     /** {@code idleAfter}: {@link #IDLE_AFTER}, shorter in tests. */
     public static Behavior<Command> create(String name, TopicLimits limits, HubMetrics metrics, TopicStats stats,
-                                           Passivation passivation, Duration idleAfter) {
+                                           Passivation passivation, Occupancy occupancy, Duration idleAfter) {
         return Behaviors.withTimers(timers -> Behaviors.setup(
-                context -> new TopicOwner(context, timers, name, limits, metrics, stats, passivation, idleAfter)));
+                context -> new TopicOwner(context, timers, name, limits, metrics, stats, passivation, occupancy, idleAfter)));
     }
 
     private final String name;
@@ -239,15 +263,19 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     /** Read by {@link LocalOwners} to list topics without asking each. */
     private final TopicStats stats;
     private final Passivation passivation;
+    private final Occupancy occupancy;
     private final Duration idleAfter;
     private final TopicData data;
     private final Set<ActorRef<Topic.Command>> relays = new HashSet<>();
+    /** Who is in the topic, when this is a presence topic; null for any other. */
+    private final Members<ActorRef<Topic.Command>> members;
     /** Changes and joins that arrived after this owner asked to passivate; non-null while it waits for Stop. */
     private List<Command> deferred;
 
     private TopicOwner(ActorContext<Command> context, TimerScheduler<Command> timers, String name, TopicLimits limits,
-                       HubMetrics metrics, TopicStats stats, Passivation passivation, Duration idleAfter) {
+                       HubMetrics metrics, TopicStats stats, Passivation passivation, Occupancy occupancy, Duration idleAfter) {
         super(context);
+        this.occupancy = occupancy;
         this.name = name;
         this.timers = timers;
         this.metrics = metrics;
@@ -255,6 +283,7 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
         this.passivation = passivation;
         this.idleAfter = idleAfter;
         this.data = new TopicData(TopicData.newEpoch(), limits);
+        this.members = TopicNames.isPresence(name) ? new Members<>(name, limits.maxEntries()) : null;
         metrics.topicStarted();
         context.getLog().debug("Topic [{}] owned here from now on, epoch [{}]", name, data.epoch);
         watchIdleness();
@@ -267,6 +296,8 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
                 .onMessage(Leave.class, leave -> forget(leave.relay()))
                 .onMessage(RelayTerminated.class, terminated -> forget(terminated.relay()))
                 .onMessage(Changes.class, changes -> deferred != null ? defer(changes) : onChanges(changes))
+                .onMessage(MemberCommand.class, member -> deferred != null ? defer(member) : onMember(member))
+                .onMessage(HolderTerminated.class, gone -> applyOwn(members.holderGone(gone.holder())))
                 .onMessage(GetState.class, this::onGetState)
                 .onMessageEquals(IdleCheck.INSTANCE, this::onIdleCheck)
                 .onMessageEquals(Stop.INSTANCE, this::onStop)
@@ -280,6 +311,9 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     private Behavior<Command> onJoin(Join join) {
         if (relays.add(join.relay())) {
             getContext().watchWith(join.relay(), new RelayTerminated(join.relay()));
+            if (relays.size() == 1) {
+                occupancy.occupied(name);
+            }
         }
         watchIdleness();
         join.relay().tell(new Topic.Synced(getContext().getSelf(), data.epoch, data.seq(), data.items(), data.history()));
@@ -288,15 +322,67 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
 
     /** Numbers and applies the changes in order, and sends each relay their steps in one message. */
     private Behavior<Command> onChanges(Changes changes) {
+        if (members != null) {
+            changes.refuse(name, ErrorCode.FORBIDDEN, "a presence topic is read-only: the hub keeps it from the topic's subscriptions");
+            return this;
+        }
         List<TopicData.Step> steps = new ArrayList<>(changes.applies().size());
         List<Topic.PublishOutcome> outcomes = changes.applyTo(data, name, System.currentTimeMillis(),
                 (apply, applied) -> steps.addAll(applied));
+        replicate(steps);
+        changes.answer(outcomes);
+        watchIdleness();
+        return this;
+    }
+
+    private void replicate(List<TopicData.Step> steps) {
         if (!steps.isEmpty()) {
             Topic.Replicated replicated = new Topic.Replicated(data.epoch, steps);
             relays.forEach(relay -> relay.tell(replicated));
             stats.count(data);
         }
-        changes.answer(outcomes);
+        if (members != null) {
+            stats.entries = members.count();
+        }
+    }
+
+    /** A presence topic's member came, changed or left; a holder heard from the first time is watched and told who holds its members. */
+    private Behavior<Command> onMember(MemberCommand command) {
+        if (members == null) {
+            return this;
+        }
+        ActorRef<Topic.Command> holder = command.holder();
+        boolean known = members.holds(holder);
+        List<Change> changes;
+        if (command instanceof MemberJoined joined) {
+            changes = members.joined(holder, joined.session(), joined.data());
+        } else if (command instanceof MemberLeft left) {
+            changes = members.left(holder, left.session());
+        } else {
+            changes = members.replaced(holder, ((MembersOf) command).members());
+        }
+        if (!known && members.holds(holder)) {
+            getContext().watchWith(holder, new HolderTerminated(holder));
+        }
+        if (!known || command instanceof MembersOf) {
+            holder.tell(new Topic.MembersHeld(getContext().getSelf()));
+        }
+        if (known && !members.holds(holder)) {
+            getContext().unwatch(holder);
+        }
+        return applyOwn(changes);
+    }
+
+    /** Changes the hub makes itself (a presence topic's), numbered like any other. */
+    private Behavior<Command> applyOwn(List<Change> changes) {
+        long now = System.currentTimeMillis();
+        List<TopicData.Step> steps = new ArrayList<>(changes.size());
+        for (Change change : changes) {
+            if (data.apply(change, now) instanceof TopicData.Applied applied) {
+                steps.addAll(applied.steps());
+            }
+        }
+        replicate(steps);
         watchIdleness();
         return this;
     }
@@ -309,6 +395,9 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     private Behavior<Command> forget(ActorRef<Topic.Command> relay) {
         if (relays.remove(relay)) {
             getContext().unwatch(relay);
+            if (relays.isEmpty()) {
+                occupancy.vacated(name);
+            }
         }
         watchIdleness();
         return this;
@@ -320,15 +409,19 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
      * starting over and over.
      */
     private void watchIdleness() {
-        if (relays.isEmpty() && data.isEmpty()) {
+        if (idle()) {
             timers.startSingleTimer(IdleCheck.INSTANCE, idleAfter);
         } else {
             timers.cancel(IdleCheck.INSTANCE);
         }
     }
 
+    private boolean idle() {
+        return relays.isEmpty() && data.isEmpty() && (members == null || members.isEmpty());
+    }
+
     private Behavior<Command> onIdleCheck() {
-        if (relays.isEmpty() && data.isEmpty() && deferred == null) {
+        if (idle() && deferred == null) {
             deferred = new ArrayList<>();
             passivation.idle(getContext().getSelf());
         }

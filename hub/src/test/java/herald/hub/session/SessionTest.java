@@ -3,6 +3,7 @@ package herald.hub.session;
 import herald.hub.Hub;
 import herald.hub.HubMetrics;
 import herald.hub.auth.Authenticator;
+import herald.hub.auth.Hooks;
 import herald.hub.auth.Principal;
 import herald.hub.topic.Topic;
 import herald.hub.topic.Topics;
@@ -94,7 +95,7 @@ class SessionTest {
             stream = outbound.source().runForeach(frame -> frames.getRef().tell(frame.text()),
                     Materializer.matFromSystem(testKit.system()));
             Hub hub = new Hub(settings, new FrameCodec(), new ProbeTopics(topics.getRef()), connections, metrics,
-                    Authenticator.create(settings.auth()));
+                    Authenticator.create(settings.auth()), Hooks.NONE);
             Connections.Slot slot = (Connections.Slot) connections.reserve("127.0.0.1", null);
             Principal principal = hub.authenticator().required() ? null : hub.authenticator().anonymous();
             session = testKit.spawn(Session.create(new Session.Identity("s" + (++names), "127.0.0.1",

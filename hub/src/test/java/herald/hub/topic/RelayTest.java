@@ -61,7 +61,7 @@ class RelayTest {
             return null;
         });
         settings = HeraldSettings.fromConfig(config);
-        TopicOwners owners = TopicOwners.start(testKit.system(), settings, metrics);
+        TopicOwners owners = TopicOwners.start(testKit.system(), settings, metrics, Occupancy.NONE);
         registry = testKit.spawn(TopicRegistry.create(settings.topics(), 100, codec, metrics, owners), "topics");
     }
 

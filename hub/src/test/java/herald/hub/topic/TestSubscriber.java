@@ -32,6 +32,12 @@ final class TestSubscriber {
     }
 
     Topic.Subscribe subscribe(String requestId, herald.protocol.Position since) {
-        return new Topic.Subscribe(new Subscription(notices.getRef(), outbound), requestId, since);
+        return new Topic.Subscribe(new Subscription(notices.getRef(), outbound), requestId, since, null);
+    }
+
+    /** A subscribe of a connection that is a member of the topic's presence topic, as {@code session}. */
+    Topic.Subscribe subscribeAsMember(String session) {
+        return new Topic.Subscribe(new Subscription(notices.getRef(), outbound), null, null,
+                new herald.hub.presence.Members.Announced(session, "{\"user\":\"" + session + "\"}"));
     }
 }

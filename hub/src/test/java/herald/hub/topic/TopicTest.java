@@ -43,6 +43,19 @@ class TopicTest {
     }
 
     private final HubMetrics metrics = HubMetrics.unregistered();
+    /** What the owners said of their topics' occupancy, in order: "+t" occupied, "-t" vacated. */
+    private final java.util.concurrent.BlockingQueue<String> occupancyHeard = new java.util.concurrent.LinkedBlockingQueue<>();
+    private final Occupancy occupancy = new Occupancy() {
+        @Override
+        public void occupied(String topic) {
+            occupancyHeard.add("+" + topic);
+        }
+
+        @Override
+        public void vacated(String topic) {
+            occupancyHeard.add("-" + topic);
+        }
+    };
 
     static TopicLimits limits(int maxEntries) {
         return new TopicLimits(maxEntries, 1000, 10_000, Duration.ofMinutes(10), 100_000);
@@ -50,7 +63,8 @@ class TopicTest {
 
     private static HeraldSettings settings(int maxEntries, int maxTopics) {
         return HeraldSettings.fromConfig(HeraldConfig.load(ConfigFactory.parseString(
-                "herald.topics.max-entries = " + maxEntries + "\nherald.limits.max-topics = " + maxTopics)));
+                "herald.topics.max-entries = " + maxEntries + "\nherald.limits.max-topics = " + maxTopics
+                        + "\nherald.presence.topics = [t]\nherald.presence.max-members = 2")));
     }
 
     /** The owners of a single node, as HttpServer starts them. */
@@ -59,7 +73,7 @@ class TopicTest {
     }
 
     private LocalOwners owners(HeraldSettings settings, Duration idleAfter) {
-        return new LocalOwners(testKit.spawn(LocalOwners.registry(settings, null, metrics, idleAfter), "owners-" + (++names)),
+        return new LocalOwners(testKit.spawn(LocalOwners.registry(settings, null, metrics, occupancy, idleAfter), "owners-" + (++names)),
                 testKit.system().scheduler(), Duration.ofSeconds(3));
     }
 
@@ -334,5 +348,60 @@ class TopicTest {
                 .toCompletableFuture().get();
         assertEquals(0, state.seq());
         assertEquals(0, gauge("herald.topics.alive"));
+    }
+
+    /**
+     * A presence topic lists the members its topic's relay announces, at most max-members (2 here):
+     * a third waits, counted, and is listed when a listed one leaves; a member whose session is
+     * gone is removed like one that unsubscribed.
+     */
+    @Test
+    void presenceListsMembersUpToTheMostAndPromotesTheNextWhenOneLeaves() throws Exception {
+        Topics topics = topics(10, 100);
+        TestSubscriber watcher = new TestSubscriber(testKit, metrics);
+        topics.tell("$presence:t", watcher.subscribe("w"));
+        watcher.notices.expectMessageClass(Topic.Subscribed.class);
+        assertTrue(watcher.frames.receiveMessage().contains("\"seq\":0,\"entries\":[]"));
+
+        TestSubscriber a = new TestSubscriber(testKit, metrics);
+        TestSubscriber b = new TestSubscriber(testKit, metrics);
+        TestSubscriber c = new TestSubscriber(testKit, metrics);
+        topics.tell("t", a.subscribeAsMember("A"));
+        assertEquals("{\"type\":\"event\",\"topic\":\"$presence:t\",\"seq\":1,\"op\":\"set\",\"key\":\"A\",\"event\":\"joined\","
+                + "\"data\":{\"user\":\"A\"}}", watcher.frames.receiveMessage());
+        topics.tell("t", b.subscribeAsMember("B"));
+        assertTrue(watcher.frames.receiveMessage().contains("\"seq\":2,\"op\":\"set\",\"key\":\"B\""));
+        topics.tell("t", c.subscribeAsMember("C"));
+        c.notices.expectMessageClass(Topic.Subscribed.class);
+        watcher.frames.expectNoMessage(Duration.ofMillis(200));
+
+        ApiBody.TopicList listed = topics.list(null, 10, Duration.ofSeconds(3)).toCompletableFuture().get();
+        ApiBody.TopicList.TopicSummary presence = listed.topics().stream()
+                .filter(t -> t.topic().equals("$presence:t")).findFirst().orElseThrow();
+        assertEquals(3, presence.entries(), "every member counted, listed or not");
+
+        topics.tell("t", new Topic.Unsubscribe(a.notices.getRef()));
+        assertTrue(watcher.frames.receiveMessage().contains("\"seq\":3,\"op\":\"delete\",\"key\":\"A\",\"event\":\"left\""));
+        assertTrue(watcher.frames.receiveMessage().contains("\"seq\":4,\"op\":\"set\",\"key\":\"C\""));
+
+        b.notices.stop();
+        assertTrue(watcher.frames.receiveMessage().contains("\"seq\":5,\"op\":\"delete\",\"key\":\"B\""));
+    }
+
+    /** The first relay to join a topic's owner occupies the topic; the last one to leave vacates it, once each. */
+    @Test
+    void theOwnerTellsWhenATopicGetsItsFirstListenerAndLosesItsLast() throws Exception {
+        Topics topics = topics(10, 100);
+        TestSubscriber a = new TestSubscriber(testKit, metrics);
+        TestSubscriber b = new TestSubscriber(testKit, metrics);
+        topics.tell("t", a.subscribe("a"));
+        topics.tell("t", b.subscribe("b"));
+        a.notices.expectMessageClass(Topic.Subscribed.class);
+        b.notices.expectMessageClass(Topic.Subscribed.class);
+        assertEquals("+t", occupancyHeard.poll(5, java.util.concurrent.TimeUnit.SECONDS));
+        topics.tell("t", new Topic.Unsubscribe(a.notices.getRef()));
+        topics.tell("t", new Topic.Unsubscribe(b.notices.getRef()));
+        assertEquals("-t", occupancyHeard.poll(5, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(null, occupancyHeard.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS), "once per transition");
     }
 }
