@@ -150,6 +150,91 @@ class ClusterIT {
         }
     }
 
+    /**
+     * Presence and the operator API see the whole cluster: a room's members on every node are
+     * listed in its presence topic, an operator's disconnect of a user reaches that user's
+     * connections on every node (4003), and the members of a node that is lost leave the presence
+     * topic on the survivors.
+     */
+    @Test
+    void presenceAndTheOperatorApiSpanTheCluster() throws Exception {
+        String key = "cluster-ops-key";
+        List<Node> nodes = startCluster("-Dherald.presence.topics.0=room:*",
+                "-Dherald.auth.mode=jwt", "-Dherald.auth.jwt.hs256-secret=" + Tokens.SECRET,
+                "-Dherald.api-keys.0.id=ops", "-Dherald.api-keys.0.admin=on",
+                "-Dherald.api-keys.0.sha256=" + java.util.HexFormat.of().formatHex(ApiKeys.sha256(key)));
+        List<WsClient> clients = new ArrayList<>();
+        try {
+            List<WsClient> multi = new ArrayList<>();
+            for (Node node : List.of(nodes.get(0), nodes.get(0), nodes.get(1))) {
+                multi.add(connectAs(node, "multi").client());
+            }
+            clients.addAll(multi);
+            Eventually.await("every node's connections are listed", CLUSTER_CHANGE, () -> Json.parse(
+                    get(nodes.get(2), "/api/connections?user=multi", key).body()).path("connections").size() == 3);
+            HttpResponse<String> disconnected = post(nodes.get(2), "/api/disconnect", "{\"user\":\"multi\"}", key);
+            assertEquals(200, disconnected.statusCode(), disconnected.body());
+            assertEquals(3, Json.parse(disconnected.body()).path("connections").asInt());
+            for (WsClient client : multi) {
+                assertEquals(4003, client.awaitClose(CLUSTER_CHANGE).code());
+            }
+
+            Map<String, String> members = new HashMap<>();
+            for (int n = 0; n < nodes.size(); n++) {
+                Connected member = connectAs(nodes.get(n), "member-" + n);
+                clients.add(member.client());
+                members.put("member-" + n, subscribeAsMember(member, "room:presence"));
+            }
+            WsClient watcher = connectAs(nodes.get(0), "watcher").client();
+            clients.add(watcher);
+            Map<String, String> listed = new HashMap<>();
+            watcher.send("{\"type\":\"subscribe\",\"topics\":[\"$presence:room:presence\"]}");
+            awaitMembers(watcher, listed, Set.copyOf(members.values()));
+
+            nodes.get(2).herald.kill();
+            awaitMembers(watcher, listed, Set.of(members.get("member-0"), members.get("member-1")));
+        } finally {
+            clients.forEach(WsClient::close);
+            stop(nodes);
+        }
+    }
+
+    /** A connection and its session id (its key in a presence topic). */
+    private record Connected(WsClient client, String session) {
+    }
+
+    private static Connected connectAs(Node node, String user) throws Exception {
+        WsClient client = WsClient.connect(java.net.URI.create(node.herald.ws() + "?token="
+                + Tokens.hs256(user, Duration.ofMinutes(10), List.of("room:*"), List.of())));
+        JsonNode welcome = client.next();
+        assertEquals("welcome", welcome.path("type").asText());
+        return new Connected(client, welcome.path("session").asText());
+    }
+
+    /** Subscribes to the room; the connection becomes one of its members. */
+    private static String subscribeAsMember(Connected member, String room) throws Exception {
+        member.client().send("{\"type\":\"subscribe\",\"topics\":[\"" + room + "\"]}");
+        assertEquals("snapshot", member.client().next().path("type").asText());
+        return member.session();
+    }
+
+    /** Applies the watcher's presence frames (snapshots replace, events change) until exactly these sessions are listed. */
+    private static void awaitMembers(WsClient watcher, Map<String, String> listed, Set<String> expected) throws Exception {
+        long deadline = System.nanoTime() + CLUSTER_CHANGE.toNanos();
+        while (!listed.keySet().equals(expected)) {
+            assertTrue(System.nanoTime() < deadline, "listed " + listed.keySet() + ", expected " + expected);
+            JsonNode frame = watcher.next(CLUSTER_CHANGE);
+            if (frame.path("type").asText().equals("snapshot")) {
+                listed.clear();
+                frame.path("entries").forEach(entry -> listed.put(entry.path("key").asText(), entry.path("data").toString()));
+            } else if (frame.path("op").asText().equals("set")) {
+                listed.put(frame.path("key").asText(), frame.path("data").toString());
+            } else if (frame.path("op").asText().equals("delete")) {
+                listed.remove(frame.path("key").asText());
+            }
+        }
+    }
+
     @Test
     void aSlowClientOnOneNodeIsClosedWithoutSlowingTheOthers() throws Exception {
         List<Node> nodes = startCluster("-Dherald.websocket.close-grace=30s");
@@ -440,6 +525,17 @@ class ClusterIT {
         HttpResponse<String> response = get(node, "/api/topics/" + topic);
         assertEquals(200, response.statusCode(), response.body());
         return Json.parse(response.body());
+    }
+
+    private static HttpResponse<String> get(Node node, String path, String key) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(node.herald.http(path)).header("Authorization", "Bearer " + key)
+                .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpResponse<String> post(Node node, String path, String body, String key) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(node.herald.http(path)).header("Authorization", "Bearer " + key)
+                .timeout(Duration.ofSeconds(30)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     private static HttpResponse<String> get(Node node, String path) throws Exception {
