@@ -19,6 +19,7 @@ const CLOSE_MEANINGS: Record<number, string> = {
   4000: "idle",
   4001: "not authenticated",
   4002: "token expired",
+  4003: "disconnected by an operator",
   4008: "slow consumer",
   4029: "rate limited",
 };
@@ -27,6 +28,8 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 
 interface TopicCard {
   readonly view: TopicView;
+  /** Who is subscribed to the topic ($presence:TOPIC), when the server keeps presence for it. */
+  readonly presence: TopicView;
   readonly section: HTMLElement;
   readonly rows: Map<string, HTMLTableRowElement>;
 }
@@ -87,6 +90,7 @@ function show(topic: string): void {
       <span class="meta"></span>
       <button type="button" class="unsubscribe">Unsubscribe</button>
     </header>
+    <p class="presence" hidden></p>
     <table>
       <thead><tr><th>key</th><th>seq</th><th>event</th><th>data</th></tr></thead>
       <tbody></tbody>
@@ -94,13 +98,16 @@ function show(topic: string): void {
   section.querySelector("h2")!.textContent = topic;
   $("topics").append(section);
   const view = client.subscribe(topic);
-  const card = { view, section, rows: new Map<string, HTMLTableRowElement>() };
+  const presence = client.subscribe(`$presence:${topic}`);
+  const card = { view, presence, section, rows: new Map<string, HTMLTableRowElement>() };
   cards.set(topic, card);
   section.querySelector<HTMLButtonElement>(".unsubscribe")!.onclick = () => {
     card.view.unsubscribe();
+    card.presence.unsubscribe();
     cards.delete(topic);
     section.remove();
   };
+  presence.onChange(() => renderPresence(card));
   view.onChange(() => render(card));
   view.onSnapshot((_, info) => {
     // After a reconnect the client resumes: only what changed while away crosses the wire.
@@ -113,6 +120,26 @@ function show(topic: string): void {
     log(`${topic} ${label}`);
   });
   render(card);
+}
+
+/**
+ * The topic's members from its presence topic: one name per connection, this page's own marked.
+ * A topic the server keeps no presence for answers the presence subscribe with an error: the line stays hidden.
+ */
+function renderPresence(card: TopicCard): void {
+  const line = card.section.querySelector<HTMLElement>(".presence")!;
+  if (card.presence.status !== "live") {
+    line.hidden = card.presence.status === "failed" || card.presence.entries.size === 0;
+    return;
+  }
+  const names = [...card.presence.entries.values()].map((entry) => {
+    const member = entry.data as { user?: string | null } | null;
+    const name = member?.user ?? "anonymous";
+    return entry.key === client.session ? `${name} (this page)` : name;
+  });
+  line.hidden = false;
+  line.dataset.count = String(names.length);
+  line.textContent = `Here now (${names.length}): ${names.join(", ")}`;
 }
 
 /** Updates the table in place: rows are kept per key, changed ones flash, order follows seq. */

@@ -90,7 +90,8 @@ export interface PublishResult {
 
 /** Close codes after which reconnecting cannot help (PROTOCOL.md section 6). */
 const FINAL_CODES = new Set([1000, 1003, 1009]);
-const TOKEN_CODES = new Set([4001, 4002]);
+/** A new token is needed first: not authenticated (4001), expired (4002), disconnected by an operator (4003). */
+const TOKEN_CODES = new Set([4001, 4002, 4003]);
 const RATE_LIMITED = 4029;
 /** A 4029 close starts the backoff this many doublings further on: the server asked for a longer pause. */
 const RATE_LIMIT_EXTRA_DOUBLINGS = 3;

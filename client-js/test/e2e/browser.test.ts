@@ -40,7 +40,7 @@ async function screenshot(page: Page, name: string): Promise<void> {
 test("the demo page: subscribes, shows publishes live, survives a server close and a 4008", async () => {
   // The browser first: without one the test fails at once, before it has started anything.
   const browser = await launch();
-  const first = await startHerald().catch(async (error) => {
+  const first = await startHerald({ "presence.topics.0": "demo:*" }).catch(async (error) => {
     await browser.close();
     throw error;
   });
@@ -55,6 +55,15 @@ test("the demo page: subscribes, shows publishes live, survives a server close a
 
     await first.publish({ topic: "demo:board", op: "set", key: "hello", data: { text: "from the HTTP API" } });
     assert.match(await row(page, "demo:board", "hello"), /from the HTTP API/);
+
+    // Presence: the page is a member of the topics it shows; a second page joins and leaves.
+    const presence = page.locator('article[data-topic="demo:board"] .presence');
+    await presence.filter({ hasText: "(this page)" }).waitFor({ timeout: 10_000 });
+    const other = await browser.newPage();
+    await other.goto(first.http);
+    await page.locator('article[data-topic="demo:board"] .presence[data-count="2"]').waitFor({ timeout: 10_000 });
+    await other.close();
+    await page.locator('article[data-topic="demo:board"] .presence[data-count="1"]').waitFor({ timeout: 10_000 });
 
     await page.fill("#publish-key", "typed");
     await page.fill("#publish-data", '{"text": "from the page"}');

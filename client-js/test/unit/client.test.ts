@@ -151,6 +151,30 @@ describe("HeraldClient", () => {
     assert.equal(socket().sentOf("auth")[0].token, "token-2");
   });
 
+  test("after an operator's 4003 it asks the token provider again before reconnecting, as after 4001", async () => {
+    let calls = 0;
+    const { sockets, socket, states } = await started({ token: () => `token-${++calls}` });
+    socket().open();
+    socket().receive(welcome);
+    socket().drop(4003, "disconnected by an operator");
+    mock.timers.tick(60_000);
+    await settle();
+    socket().open();
+    assert.equal(sockets.length, 2);
+    assert.equal(socket().sentOf("auth")[0].token, "token-2");
+    assert.notEqual(states.at(-1)?.state, "closed");
+  });
+
+  test("with a fixed token, 4003 is final like 4001: the operator's cut would only repeat", async () => {
+    const { states, sockets, socket } = await started({ token: "fixed" });
+    socket().open();
+    socket().drop(4003, "disconnected by an operator");
+    mock.timers.tick(60_000);
+    await settle();
+    assert.equal(sockets.length, 1);
+    assert.equal(states.at(-1)?.state, "closed");
+  });
+
   test("with a fixed token, 4001 is final: the same token would fail again", async () => {
     const { states, sockets, socket } = await started({ token: "fixed" });
     socket().open();

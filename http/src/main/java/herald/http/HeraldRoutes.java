@@ -457,7 +457,7 @@ public final class HeraldRoutes extends AllDirectives {
      */
     private Route topicState(String encodedName, String sinceParam) {
         String name = URLDecoder.decode(encodedName, StandardCharsets.UTF_8);
-        if (!TopicNames.isValid(name)) {
+        if (!TopicNames.isValid(name) && !TopicNames.isPresence(name)) {
             return complete(error(StatusCodes.BAD_REQUEST, ErrorCode.INVALID_TOPIC,
                     "a topic name is 1 to 200 characters of A-Z a-z 0-9 _ . : @ / -"));
         }

@@ -180,6 +180,12 @@ class PresenceTest {
         assertEquals(403, http.statusCode(), http.body());
         assertTrue(http.body().contains("\"code\":\"forbidden\""), http.body());
 
+        ann.subscribe(room);
+        HttpResponse<String> state = server.get("/api/topics/%24presence:" + room, KEY);
+        assertEquals(200, state.statusCode(), state.body());
+        assertEquals(ann.session(), Json.parse(state.body()).path("entries").get(0).path("key").asText(),
+                "an operator reads who is there over HTTP");
+
         JsonNode noPresence = ann.subscribe("$presence:lobby");
         assertEquals("invalid_topic", noPresence.path("code").asText(), noPresence.toString());
 
