@@ -46,6 +46,7 @@ final class Scenarios {
             case "memory" -> memory();
             case "resume" -> resume();
             case "durable" -> durable();
+            case "presence" -> presence();
             default -> throw new IllegalArgumentException("unknown scenario " + options.scenario);
         };
     }
@@ -80,6 +81,87 @@ final class Scenarios {
         out.set("maxSustained", best);
         out.set("steps", steps);
         return out;
+    }
+
+    /**
+     * What presence costs a room's fan-out (PROTOCOL.md 9.4): a room of {@code clients} members
+     * (1,000) published to at {@code rate} (100 msg/s) for {@code duration} s, first with nobody
+     * coming or going, then while {@code churn} connections a second (100) join it and as many leave.
+     * The members' delivery latency and the server's CPU of the two phases side by side are the
+     * answer; the presence topic's seq says how many joins and leaves it numbered meanwhile. The
+     * server must keep presence for the room (bench/herald-bench.conf: room:*).
+     */
+    private ObjectNode presence() throws Exception {
+        int n = options.integer("clients", 1000);
+        double rate = options.number("rate", 100);
+        double churn = options.number("churn", 100);
+        double seconds = options.number("duration", 20);
+        String room = options.string("room", "room:bench-" + Long.toString(System.nanoTime(), 36));
+        List<Clients.Conn> members = connect(n, List.of(room));
+        log("warm-up 2 s at %.0f msg/s", rate);
+        measure(0, room, rate, 2, members.size());
+        ObjectNode quiet = measure(1, room, rate, seconds, members.size());
+        log("quiet: %s", quiet);
+        long seqBefore = topicSeq("$presence:" + room);
+        ObjectNode churning;
+        long joined;
+        try (Clients churners = new Clients(options.url(), options.string("token", null), 1, 0, false)) {
+            java.util.concurrent.ConcurrentLinkedDeque<Clients.Conn> present = new java.util.concurrent.ConcurrentLinkedDeque<>();
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.atomic.AtomicLong joins = new java.util.concurrent.atomic.AtomicLong();
+            Thread churner = new Thread(() -> {
+                long interval = (long) (1e9 / Math.max(churn, 0.001));
+                long due = System.nanoTime();
+                while (!stop.get()) {
+                    long now = System.nanoTime();
+                    if (now < due) {
+                        java.util.concurrent.locks.LockSupport.parkNanos(Math.min(due - now, 1_000_000));
+                        continue;
+                    }
+                    due += interval;
+                    churners.connect(List.of(room)).thenAccept(conn -> {
+                        present.add(conn);
+                        joins.incrementAndGet();
+                    });
+                    // Each churning connection stays about a second: as many leave a second as join.
+                    if (present.size() > churn) {
+                        Clients.Conn leaving = present.poll();
+                        if (leaving != null && leaving.channel != null) {
+                            leaving.channel.close();
+                        }
+                    }
+                }
+            }, "presence-churn");
+            churner.start();
+            churning = measure(2, room, rate, seconds, members.size());
+            stop.set(true);
+            churner.join();
+            joined = joins.get();
+            log("churning: %s", churning);
+        }
+        long presenceChanges = topicSeq("$presence:" + room) - seqBefore;
+        ObjectNode out = summary(members.size());
+        out.put("room", room).put("churnPerSec", churn);
+        out.set("quiet", quiet);
+        out.set("churning", churning);
+        out.put("churnJoins", joined).put("presenceChanges", presenceChanges)
+                .put("presenceChangesPerSec", Math.round(presenceChanges / seconds));
+        out.put("p99RatioChurningToQuiet", round(churning.path("p99Ms").asDouble() / quiet.path("p99Ms").asDouble()));
+        out.put("cpuRatioChurningToQuiet", round(churning.path("serverCpuPct").asDouble() / quiet.path("serverCpuPct").asDouble()));
+        return out;
+    }
+
+    /** A topic's seq from GET /api/topics/{topic}; -1 when it cannot be read. */
+    private long topicSeq(String topic) {
+        try {
+            String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(options.publishUrl()
+                            .resolve("/api/topics/" + topic.replace("$", "%24"))).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            return JSON.readTree(body).path("seq").asLong(-1);
+        } catch (Exception e) {
+            log("cannot read %s: %s", topic, e);
+            return -1;
+        }
     }
 
     /** Many subscribers, a low publish rate: how long does one message take to reach all of them. */

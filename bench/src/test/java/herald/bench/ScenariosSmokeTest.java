@@ -23,7 +23,7 @@ class ScenariosSmokeTest {
     @BeforeAll
     static void start() throws Exception {
         herald = Herald.start(HeraldConfig.load(ConfigFactory.parseString(
-                "herald.server.port = 0\nherald.websocket.outbound-buffer.bytes = 64 KiB")));
+                "herald.server.port = 0\nherald.websocket.outbound-buffer.bytes = 64 KiB\nherald.presence.topics = [\"room:*\"]")));
     }
 
     @AfterAll
@@ -42,6 +42,7 @@ class ScenariosSmokeTest {
             "memory  | --low 10 --clients 50 --top 5",
             "resume  | --clients 50 --entries 200 --changed 0.05",
             "durable | --prefix memory: --topics 5 --in-flight 4 --duration 1 --rate 50",
+            "presence | --clients 50 --rate 20 --churn 20 --duration 1",
     })
     void scenarioRunsAndReports(String scenario, String flags) throws Exception {
         // The memory scenario reads the class histogram of the server's JVM: here, this one.
@@ -61,6 +62,8 @@ class ScenariosSmokeTest {
                     && result.path("topClasses").size() == 5, result.toString());
             case "durable" -> assertTrue(result.path("oneTopic").path("acknowledged").asLong() > 0
                     && result.path("paced50").path("failed").asLong() == 0, result.toString());
+            case "presence" -> assertTrue(result.path("churning").path("deliveryRatio").asDouble() > 0.9
+                    && result.path("presenceChanges").asLong() > 0, result.toString());
             case "resume" -> {
                 assertEquals(0, result.path("full").path("deltaSnapshots").asInt(), result.toString());
                 assertEquals(50, result.path("resume").path("deltaSnapshots").asInt(), result.toString());

@@ -85,6 +85,16 @@ final class BackendCall {
                 CompletableFuture.failedFuture(new Failed(describe(failure))));
     }
 
+    /** What a failed {@link #post} says, however the failure reached the caller (wrapped or not). */
+    static String why(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof Failed) {
+                return cause.getMessage();
+            }
+        }
+        return String.valueOf(failure);
+    }
+
     private String describe(Throwable failure) {
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
             if (cause instanceof TimeoutException) {

@@ -85,7 +85,7 @@ final class BackendHooks implements Hooks {
         }
         return backend.post(codec.encode(call), List.of()).handleAsync((response, failure) -> {
             if (failure != null) {
-                return unavailable(call, why(failure));
+                return unavailable(call, BackendCall.why(failure));
             }
             if (response.status() < 200 || response.status() > 299) {
                 return unavailable(call, "the " + call.hook() + " hook answered HTTP " + response.status());
@@ -101,15 +101,6 @@ final class BackendHooks implements Hooks {
             }
             return allowed.apply(answer);
         }, Callbacks.INLINE);
-    }
-
-    private static String why(Throwable failure) {
-        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-            if (cause instanceof BackendCall.Failed) {
-                return cause.getMessage();
-            }
-        }
-        return String.valueOf(failure);
     }
 
     private static Verdict unavailable(Hook.Call call, String why) {

@@ -294,16 +294,9 @@ public final class HeraldRoutes extends AllDirectives {
     /** GET /api/connections?user=&session=&topic=&limit=: the matching connections of every node, oldest first. */
     private Route listConnections(HttpRequest request) {
         var query = request.getUri().query();
-        String limitParam = query.get("limit").orElse(null);
-        int limit;
-        try {
-            limit = limitParam == null ? DEFAULT_PAGE : Integer.parseInt(limitParam);
-        } catch (NumberFormatException e) {
-            limit = -1;
-        }
-        if (limit < 1 || limit > MAX_PAGE) {
-            return complete(error(StatusCodes.BAD_REQUEST, ErrorCode.BAD_REQUEST,
-                    "limit must be a whole number from 1 to " + MAX_PAGE));
+        int limit = pageLimit(query.get("limit").orElse(null));
+        if (limit < 0) {
+            return badLimit();
         }
         String topic = query.get("topic").orElse(null);
         if (topic != null && !TopicNames.isValid(topic) && !TopicNames.isPresence(topic)) {
@@ -346,17 +339,25 @@ public final class HeraldRoutes extends AllDirectives {
         return remote.getAddress().map(InetAddress::getHostAddress).orElse("unknown");
     }
 
+    /** A listing's {@code limit}: the default when absent, -1 when not a whole number from 1 to {@link #MAX_PAGE}. */
+    private static int pageLimit(String param) {
+        try {
+            int limit = param == null ? DEFAULT_PAGE : Integer.parseInt(param);
+            return limit >= 1 && limit <= MAX_PAGE ? limit : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private Route badLimit() {
+        return complete(error(StatusCodes.BAD_REQUEST, ErrorCode.BAD_REQUEST, "limit must be a whole number from 1 to " + MAX_PAGE));
+    }
+
     /** GET /api/topics?after=NAME&limit=N: one page of the running topics in name order. */
     private Route listTopics(String after, String limitParam) {
-        int limit;
-        try {
-            limit = limitParam == null ? DEFAULT_PAGE : Integer.parseInt(limitParam);
-        } catch (NumberFormatException e) {
-            limit = -1;
-        }
-        if (limit < 1 || limit > MAX_PAGE) {
-            return complete(error(StatusCodes.BAD_REQUEST, ErrorCode.BAD_REQUEST,
-                    "limit must be a whole number from 1 to " + MAX_PAGE));
+        int limit = pageLimit(limitParam);
+        if (limit < 0) {
+            return badLimit();
         }
         return completeWithFuture(topics.list(after, limit, settings.api().askTimeout())
                 .thenApplyAsync(page -> json(StatusCodes.OK, page), Callbacks.INLINE)

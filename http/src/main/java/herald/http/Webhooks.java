@@ -144,7 +144,7 @@ final class Webhooks extends AbstractBehavior<Webhooks.Command> {
                 RawHeader.create("X-Herald-Delivery", head.id));
         getContext().pipeToSelf(call.post(head.body, headers), (response, failure) -> {
             if (failure != null) {
-                return new Failed(topic, failure.getMessage());
+                return new Failed(topic, BackendCall.why(failure));
             }
             return response.status() >= 200 && response.status() <= 299
                     ? new Delivered(topic) : new Failed(topic, "the receiver answered HTTP " + response.status());

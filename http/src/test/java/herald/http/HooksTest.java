@@ -12,17 +12,21 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The hooks (PROTOCOL.md 9.5) against a real backend in the test JVM: it allows, refuses, replaces
  * data, answers late, answers nonsense or fails, and Herald never takes anything but an explicit
  * allow for one. A slow backend holds up only the connection whose call waits.
  */
+@ExtendWith(LogCapturingExtension.class)
 class HooksTest {
     private static final String ALLOW_ALL = "{\"allow\":true,\"user\":\"u1\",\"subscribe\":[\"**\"],\"publish\":[\"**\"],"
             + "\"info\":{\"name\":\"Una\"}}";
@@ -68,6 +72,15 @@ class HooksTest {
     private static CompletionStage<HttpResponse> late(String json) {
         return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(3, TimeUnit.SECONDS))
                 .thenCompose(nothing -> Backend.json(200, json));
+    }
+
+    /** A bare upgrade to the hooked server, for a status and a body. */
+    private static RawHttp.Response upgrade() {
+        try {
+            return RawHttp.upgrade(server.herald.port(), "/ws", Map.of());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static WsClient connect() throws Exception {
@@ -128,9 +141,15 @@ class HooksTest {
             assertTrue(malformed.body().contains("not the documented JSON"), malformed.body());
         }
         backend.answer("/connect", 500, "{\"allow\":true,\"user\":\"u\"}");
-        RawHttp.Response failed = RawHttp.upgrade(server.herald.port(), "/ws", Map.of());
+        RawHttp.Response failed = LoggingTestKit.warn("hook failed").withMessageContains("HTTP 500")
+                .expect(server.herald.system(), HooksTest::upgrade);
         assertEquals(503, failed.status());
         assertTrue(failed.body().contains("HTTP 500"), failed.body());
+
+        backend.answer("/connect", 200, "{\"allow\":true,\"user\":\"" + "u".repeat(100_000) + "\"}");
+        RawHttp.Response huge = RawHttp.upgrade(server.herald.port(), "/ws", Map.of());
+        assertEquals(503, huge.status(), "an answer is read up to 64 KiB, no further");
+        assertTrue(huge.body().contains("more than 65536 bytes"), huge.body());
     }
 
     @Test

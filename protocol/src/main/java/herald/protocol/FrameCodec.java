@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import java.io.IOException;
@@ -116,29 +117,40 @@ public final class FrameCodec {
 
     /** The JSON body of an HTTP API answer. */
     public String encode(ApiBody body) {
+        return write(body);
+    }
+
+    /** Herald's own records as JSON: nothing of them can fail to write but a bug. */
+    private String write(Object value) {
         try {
-            return mapper.writeValueAsString(body);
+            return mapper.writeValueAsString(value);
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** A JSON object from outside (a backend's answer, an operator's body), or bad_request saying what it is not. */
+    private JsonNode readObject(String text, String what) throws InvalidFrameException {
+        JsonNode root;
+        try {
+            root = mapper.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw badRequest(null, what + " is not JSON: " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw badRequest(null, what + " must be a JSON object");
+        }
+        return root;
     }
 
     /** The body of a webhook. */
     public String encode(Hook.Webhook webhook) {
-        try {
-            return mapper.writeValueAsString(webhook);
-        } catch (JsonProcessingException e) {
-            throw new UncheckedIOException(e);
-        }
+        return write(webhook);
     }
 
     /** The body of a call to a backend hook. */
     public String encode(Hook.Call call) {
-        try {
-            return mapper.writeValueAsString(call);
-        } catch (JsonProcessingException e) {
-            throw new UncheckedIOException(e);
-        }
+        return write(call);
     }
 
     /**
@@ -147,21 +159,13 @@ public final class FrameCodec {
      * {@link InvalidFrameException} saying what is wrong, and counts as the hook failing.
      */
     public Hook.Answer decodeHookAnswer(String body, boolean connect) throws InvalidFrameException {
-        com.fasterxml.jackson.databind.JsonNode root;
-        try {
-            root = mapper.readTree(body);
-        } catch (JsonProcessingException e) {
-            throw badRequest(null, "the answer is not JSON: " + e.getOriginalMessage());
-        }
-        if (root == null || !root.isObject()) {
-            throw badRequest(null, "the answer must be a JSON object");
-        }
-        com.fasterxml.jackson.databind.JsonNode allow = root.get("allow");
+        JsonNode root = readObject(body, "the answer");
+        JsonNode allow = root.get("allow");
         if (allow == null || !allow.isBoolean()) {
             throw badRequest(null, "the answer needs \"allow\": true or false");
         }
         String message = optionalText(root, "message");
-        com.fasterxml.jackson.databind.JsonNode statusNode = root.get("status");
+        JsonNode statusNode = root.get("status");
         int status = 0;
         if (statusNode != null && !statusNode.isNull()) {
             if (!statusNode.isInt() || (statusNode.asInt() != 401 && statusNode.asInt() != 403)) {
@@ -178,7 +182,7 @@ public final class FrameCodec {
         }
         List<String> subscribe = patterns(root, "subscribe");
         List<String> publish = patterns(root, "publish");
-        com.fasterxml.jackson.databind.JsonNode expiresNode = root.get("expires");
+        JsonNode expiresNode = root.get("expires");
         long expires = 0;
         if (expiresNode != null && !expiresNode.isNull()) {
             if (!expiresNode.canConvertToLong() || !expiresNode.isIntegralNumber() || expiresNode.asLong() < 0) {
@@ -190,14 +194,14 @@ public final class FrameCodec {
                 rawOrNull(root, "data"));
     }
 
-    private static String rawOrNull(com.fasterxml.jackson.databind.JsonNode root, String field) {
-        com.fasterxml.jackson.databind.JsonNode node = root.get(field);
+    private static String rawOrNull(JsonNode root, String field) {
+        JsonNode node = root.get(field);
         return node == null || node.isMissingNode() ? null : node.toString();
     }
 
-    private static List<String> patterns(com.fasterxml.jackson.databind.JsonNode root, String field)
+    private static List<String> patterns(JsonNode root, String field)
             throws InvalidFrameException {
-        com.fasterxml.jackson.databind.JsonNode node = root.get(field);
+        JsonNode node = root.get(field);
         if (node == null || node.isNull()) {
             return List.of();
         }
@@ -205,7 +209,7 @@ public final class FrameCodec {
             throw badRequest(null, field + " must be an array of topic patterns");
         }
         List<String> patterns = new ArrayList<>(node.size());
-        for (com.fasterxml.jackson.databind.JsonNode p : node) {
+        for (JsonNode p : node) {
             if (!p.isTextual()) {
                 throw badRequest(null, field + " must be an array of topic patterns");
             }
@@ -221,11 +225,7 @@ public final class FrameCodec {
 
     /** A presence entry's data. */
     public String encode(PresenceMember member) {
-        try {
-            return mapper.writeValueAsString(member);
-        } catch (JsonProcessingException e) {
-            throw new UncheckedIOException(e);
-        }
+        return write(member);
     }
 
     /** The size of this text in UTF-8, without encoding it. */
@@ -246,15 +246,7 @@ public final class FrameCodec {
      * {@code withTopics} a {@code topics} list of 1 to 100 names (presence topics included).
      */
     public OperatorRequest decodeOperatorRequest(String body, boolean withTopics) throws InvalidFrameException {
-        com.fasterxml.jackson.databind.JsonNode root;
-        try {
-            root = mapper.readTree(body);
-        } catch (JsonProcessingException e) {
-            throw badRequest(null, "malformed JSON: " + e.getOriginalMessage());
-        }
-        if (root == null || !root.isObject()) {
-            throw badRequest(null, "the body must be a JSON object");
-        }
+        JsonNode root = readObject(body, "the body");
         String user = optionalText(root, "user");
         String session = optionalText(root, "session");
         if ((user == null) == (session == null)) {
@@ -263,7 +255,7 @@ public final class FrameCodec {
         if (!withTopics) {
             return new OperatorRequest(user, session, null);
         }
-        com.fasterxml.jackson.databind.JsonNode topics = root.get("topics");
+        JsonNode topics = root.get("topics");
         if (topics == null || !topics.isArray() || topics.isEmpty()) {
             throw badRequest(null, "topics must be an array of 1 to " + MAX_TOPICS_PER_REQUEST + " topic names");
         }
@@ -272,7 +264,7 @@ public final class FrameCodec {
                     "at most " + MAX_TOPICS_PER_REQUEST + " topics per request, got " + topics.size());
         }
         List<String> names = new ArrayList<>(topics.size());
-        for (com.fasterxml.jackson.databind.JsonNode topic : topics) {
+        for (JsonNode topic : topics) {
             if (!topic.isTextual() || !(TopicNames.isValid(topic.asText()) || TopicNames.isPresence(topic.asText()))) {
                 throw new InvalidFrameException(ErrorCode.INVALID_TOPIC, null, topic.isTextual() ? topic.asText() : null,
                         "topics must be topic names: 1 to 200 characters of A-Z a-z 0-9 _ . : @ / -");
@@ -282,9 +274,9 @@ public final class FrameCodec {
         return new OperatorRequest(user, session, names);
     }
 
-    private static String optionalText(com.fasterxml.jackson.databind.JsonNode root, String field)
+    private static String optionalText(JsonNode root, String field)
             throws InvalidFrameException {
-        com.fasterxml.jackson.databind.JsonNode node = root.get(field);
+        JsonNode node = root.get(field);
         if (node == null || node.isNull()) {
             return null;
         }

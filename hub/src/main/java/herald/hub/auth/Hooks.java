@@ -1,7 +1,6 @@
 package herald.hub.auth;
 
 import herald.protocol.Hook;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -46,16 +45,11 @@ public interface Hooks {
 
     CompletionStage<Verdict> publish(Hook.Publish call);
 
-    /** No hooks: everything is decided by tokens and permissions. */
+    /** No hooks: everything is decided by tokens and permissions, and no call is ever made. */
     Hooks NONE = new Hooks() {
         @Override
         public boolean connects() {
             return false;
-        }
-
-        @Override
-        public CompletionStage<Verdict> connect(Hook.Connect call) {
-            return CompletableFuture.failedFuture(new IllegalStateException("no connect hook"));
         }
 
         @Override
@@ -64,18 +58,23 @@ public interface Hooks {
         }
 
         @Override
-        public CompletionStage<Verdict> subscribe(Hook.Subscribe call) {
-            return CompletableFuture.failedFuture(new IllegalStateException("no subscribe hook"));
-        }
-
-        @Override
         public boolean asksPublish(String topic) {
             return false;
         }
 
         @Override
+        public CompletionStage<Verdict> connect(Hook.Connect call) {
+            throw new IllegalStateException("no connect hook is configured");
+        }
+
+        @Override
+        public CompletionStage<Verdict> subscribe(Hook.Subscribe call) {
+            throw new IllegalStateException("no subscribe hook is configured");
+        }
+
+        @Override
         public CompletionStage<Verdict> publish(Hook.Publish call) {
-            return CompletableFuture.failedFuture(new IllegalStateException("no publish hook"));
+            throw new IllegalStateException("no publish hook is configured");
         }
     };
 }

@@ -35,9 +35,12 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * One client connection: reads its frames one at a time and dispatches them. What it does with them
  * lives in one class a job: {@link SessionAuth} (who the client is, refreshes, expiry),
  * {@link RateLimiter}, {@link SessionSubscriptions} (the subscribe state machine and the topics held)
- * and {@link SessionClose} (how the connection ends and the line that says so). It feeds the
- * connection's bounded {@link Outbound} and knows nothing of HTTP: the WebSocket layer hands it the
- * text of each inbound message and tells it when the connection has ended.
+ * and {@link SessionClose} (how the connection ends and the line that says so). Where the backend's
+ * hooks have a say ({@link Hooks}: an auth frame, a subscribe, a publish), the session asks and takes
+ * the client's next frame only once the verdict is in, so each connection waits alone and its frames
+ * keep their order. The operator API reaches it with {@link Describe}, {@link EndSubscriptions} and
+ * {@link Close}. It feeds the connection's bounded {@link Outbound} and knows nothing of HTTP: the
+ * WebSocket layer hands it the text of each inbound message and tells it when the connection has ended.
  *
  * <p>Client frames are handled one at a time (the inbound stream waits for an {@link Ack}), so the
  * replies to a subscribe come in the request's order and a later frame never overtakes it.
@@ -116,6 +119,10 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
     /** Which connection, how and from where: fixed for the connection's life, logged with every lifecycle line. */
     public record Identity(String sessionId, String remoteAddress, Transport transport) {
+        /** As the operator API and the connect hook name it: {@code websocket} or {@code sse}. */
+        public String transportName() {
+            return transport.name().toLowerCase(java.util.Locale.ROOT);
+        }
     }
 
     /** What of protocol 1.1 (PROTOCOL.md section 9) this server offers, as welcome lists it. */
@@ -300,7 +307,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     private Behavior<Command> askConnectHook(ClientFrame.Auth frame, boolean refresh, ActorRef<Ack> ack) {
         pendingAck = ack;
         getContext().pipeToSelf(hooks.connect(new Hook.Connect(identity.remoteAddress(),
-                        identity.transport().name().toLowerCase(java.util.Locale.ROOT), Map.of(), frame.token())),
+                        identity.transportName(), Map.of(), frame.token())),
                 (verdict, failed) -> new AuthDecided(frame, refresh, failed == null ? verdict : new Hooks.Unavailable(failed.getMessage())));
         return this;
     }
@@ -470,7 +477,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
     private Behavior<Command> onDescribe(Describe describe) {
         describe.replyTo().tell(new Described(new ApiBody.Connections.Connection(identity.sessionId(), auth.user(),
-                identity.remoteAddress(), identity.transport().name().toLowerCase(java.util.Locale.ROOT), openedAt,
+                identity.remoteAddress(), identity.transportName(), openedAt,
                 subscriptions.topics(), new ApiBody.Connections.Queued(outbound.queuedFrames(), outbound.queuedBytes()))));
         return this;
     }
