@@ -77,12 +77,22 @@ final class BackendCall {
         }
         HttpRequest request = HttpRequest.POST(url).withEntity(ContentTypes.APPLICATION_JSON, json).addHeaders(headers);
         CompletableFuture<Response> call = http.singleRequest(request, http.defaultClientHttpsContext(), pool, system.classicSystem().log())
-                .thenCompose(response -> response.entity().toStrict(deadline.toMillis(), MAX_ANSWER, materializer)
-                        .thenApply(entity -> new Response(response.status().intValue(), entity.getData().utf8String())))
+                .thenCompose(response -> {
+                    if (response.entity().getContentLengthOption().orElse(0) > MAX_ANSWER) {
+                        response.discardEntityBytes(materializer);
+                        return CompletableFuture.failedFuture(new Failed(tooLarge()));
+                    }
+                    return response.entity().toStrict(deadline.toMillis(), MAX_ANSWER, materializer)
+                            .thenApply(entity -> new Response(response.status().intValue(), entity.getData().utf8String()));
+                })
                 .toCompletableFuture();
         call.whenComplete((response, failure) -> inFlight.decrementAndGet());
         return call.copy().orTimeout(deadline.toMillis(), TimeUnit.MILLISECONDS).exceptionallyCompose(failure ->
                 CompletableFuture.failedFuture(new Failed(describe(failure))));
+    }
+
+    private String tooLarge() {
+        return "the " + name + " answered more than " + MAX_ANSWER + " bytes";
     }
 
     /** What a failed {@link #post} says, however the failure reached the caller (wrapped or not). */
@@ -103,8 +113,11 @@ final class BackendCall {
             if (cause instanceof java.net.ConnectException || cause instanceof org.apache.pekko.stream.StreamTcpException) {
                 return "the " + name + " at " + url + " cannot be reached: " + cause.getMessage();
             }
+            if (cause instanceof Failed) {
+                return cause.getMessage();
+            }
             if (cause instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException) {
-                return "the " + name + " answered more than " + MAX_ANSWER + " bytes";
+                return tooLarge();
             }
         }
         return "the " + name + " call failed: " + failure;

@@ -141,7 +141,7 @@ class HooksTest {
             assertTrue(malformed.body().contains("not the documented JSON"), malformed.body());
         }
         backend.answer("/connect", 500, "{\"allow\":true,\"user\":\"u\"}");
-        RawHttp.Response failed = LoggingTestKit.warn("hook failed").withMessageContains("HTTP 500")
+        RawHttp.Response failed = LoggingTestKit.warn("hook failed hook [connect] reason [the connect hook answered HTTP 500]")
                 .expect(server.herald.system(), HooksTest::upgrade);
         assertEquals(503, failed.status());
         assertTrue(failed.body().contains("HTTP 500"), failed.body());
