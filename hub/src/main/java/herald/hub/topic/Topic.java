@@ -108,6 +108,15 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     }
 
     /**
+     * Members were announced and no presence owner has said it holds them yet: announce them all
+     * again. A message to a sharded owner can be lost while the cluster moves it (its node was just
+     * lost), as a join can; {@link TopicOwner.MembersOf} is idempotent.
+     */
+    private enum RetryMembers implements Command {
+        INSTANCE
+    }
+
+    /**
      * The owner cannot serve now (a durable topic whose database is unreachable, or no more topics
      * may start): waiting subscribes are refused with {@code code}.
      */
@@ -232,6 +241,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
                 .onMessage(SubscriberTerminated.class, this::onSubscriberTerminated)
                 .onMessage(MembersHeld.class, this::onMembersHeld)
                 .onMessage(PresenceOwnerLost.class, this::onPresenceOwnerLost)
+                .onMessageEquals(RetryMembers.INSTANCE, this::announceMembers)
                 .onMessageEquals(Stop.INSTANCE, this::onStop)
                 .onSignal(PostStop.class, stop -> onPostStop())
                 .build();
@@ -257,6 +267,9 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
                 members.put(subscription.session, member);
                 owners.presence(TopicNames.presenceOf(name),
                         new TopicOwner.MemberJoined(getContext().getSelf(), member.session(), member.data()));
+                if (presenceOwner == null) {
+                    timers.startSingleTimer(RetryMembers.INSTANCE, JOIN_RETRY);
+                }
             }
         }
         if (deliver(subscription, snapshot(subscribe.requestId(), subscribe.since()))) {
@@ -436,6 +449,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     }
 
     private Behavior<Command> onMembersHeld(MembersHeld held) {
+        timers.cancel(RetryMembers.INSTANCE);
         if (!held.owner().equals(presenceOwner)) {
             if (presenceOwner != null) {
                 getContext().unwatch(presenceOwner);
@@ -450,11 +464,17 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     private Behavior<Command> onPresenceOwnerLost(PresenceOwnerLost lost) {
         if (lost.owner().equals(presenceOwner)) {
             presenceOwner = null;
-            if (!members.isEmpty()) {
-                getContext().getLog().debug("Topic [{}] lost its presence owner; announcing {} members again", name, members.size());
-                owners.presence(TopicNames.presenceOf(name),
-                        new TopicOwner.MembersOf(getContext().getSelf(), List.copyOf(members.values())));
-            }
+            getContext().getLog().debug("Topic [{}] lost its presence owner; announcing {} members again", name, members.size());
+            announceMembers();
+        }
+        return this;
+    }
+
+    /** Every member, to whichever owner the presence topic has now, until one says it holds them. */
+    private Behavior<Command> announceMembers() {
+        if (presenceOwner == null && !members.isEmpty()) {
+            owners.presence(TopicNames.presenceOf(name), new TopicOwner.MembersOf(getContext().getSelf(), List.copyOf(members.values())));
+            timers.startSingleTimer(RetryMembers.INSTANCE, JOIN_RETRY);
         }
         return this;
     }
