@@ -3,6 +3,7 @@ package herald.http;
 import herald.config.HeraldSettings;
 import herald.hub.Audit;
 import herald.hub.Callbacks;
+import herald.hub.HubMetrics;
 import herald.hub.auth.Hooks;
 import herald.hub.auth.Permissions;
 import herald.hub.auth.Principal;
@@ -23,24 +24,26 @@ import org.apache.pekko.actor.typed.ActorSystem;
 final class BackendHooks implements Hooks {
     private final HeraldSettings.Hooks settings;
     private final FrameCodec codec;
+    private final HubMetrics metrics;
     private final BackendCall connect;
     private final BackendCall subscribe;
     private final BackendCall publish;
 
-    private BackendHooks(HeraldSettings.Hooks settings, FrameCodec codec, ActorSystem<?> system) {
+    private BackendHooks(HeraldSettings.Hooks settings, FrameCodec codec, ActorSystem<?> system, HubMetrics metrics) {
         this.settings = settings;
         this.codec = codec;
+        this.metrics = metrics;
         this.connect = call("connect hook", settings.connect(), system);
         this.subscribe = call("subscribe hook", settings.subscribe(), system);
         this.publish = call("publish hook", settings.publish(), system);
     }
 
     /** {@link Hooks#NONE} when no hook is configured. */
-    static Hooks of(HeraldSettings.Hooks settings, FrameCodec codec, ActorSystem<?> system) {
+    static Hooks of(HeraldSettings.Hooks settings, FrameCodec codec, ActorSystem<?> system, HubMetrics metrics) {
         if (!settings.connect().enabled() && !settings.subscribe().enabled() && !settings.publish().enabled()) {
             return Hooks.NONE;
         }
-        return new BackendHooks(settings, codec, system);
+        return new BackendHooks(settings, codec, system, metrics);
     }
 
     private static BackendCall call(String name, HeraldSettings.Hook hook, ActorSystem<?> system) {
@@ -84,23 +87,31 @@ final class BackendHooks implements Hooks {
             return CompletableFuture.failedFuture(new IllegalStateException("the " + call.hook() + " hook is off"));
         }
         return backend.post(codec.encode(call), List.of()).handleAsync((response, failure) -> {
-            if (failure != null) {
-                return unavailable(call, BackendCall.why(failure));
-            }
-            if (response.status() < 200 || response.status() > 299) {
-                return unavailable(call, "the " + call.hook() + " hook answered HTTP " + response.status());
-            }
-            Hook.Answer answer;
-            try {
-                answer = codec.decodeHookAnswer(response.body(), connect);
-            } catch (InvalidFrameException e) {
-                return unavailable(call, "the " + call.hook() + " hook's answer is not the documented JSON: " + e.getMessage());
-            }
-            if (!answer.allow()) {
-                return new Refused(answer.status() == 0 ? 401 : answer.status(), answer.message());
-            }
-            return allowed.apply(answer);
+            Verdict verdict = verdict(call, connect, allowed, response, failure);
+            metrics.hookCall(call.hook(), verdict instanceof Allowed ? "allowed" : verdict instanceof Refused ? "refused" : "unavailable");
+            return verdict;
         }, Callbacks.INLINE);
+    }
+
+    /** What the backend's answer (or its failure) means; anything but an explicit allow or refusal is unavailable. */
+    private Verdict verdict(Hook.Call call, boolean connect, Function<Hook.Answer, Verdict> allowed,
+                            BackendCall.Response response, Throwable failure) {
+        if (failure != null) {
+            return unavailable(call, BackendCall.why(failure));
+        }
+        if (response.status() < 200 || response.status() > 299) {
+            return unavailable(call, "the " + call.hook() + " hook answered HTTP " + response.status());
+        }
+        Hook.Answer answer;
+        try {
+            answer = codec.decodeHookAnswer(response.body(), connect);
+        } catch (InvalidFrameException e) {
+            return unavailable(call, "the " + call.hook() + " hook's answer is not the documented JSON: " + e.getMessage());
+        }
+        if (!answer.allow()) {
+            return new Refused(answer.status() == 0 ? 401 : answer.status(), answer.message());
+        }
+        return allowed.apply(answer);
     }
 
     private static Verdict unavailable(Hook.Call call, String why) {

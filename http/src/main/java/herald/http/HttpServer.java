@@ -121,13 +121,13 @@ public final class HttpServer extends AbstractBehavior<HttpServer.Command> {
                 .register(prometheus);
 
         FrameCodec codec = new FrameCodec();
-        Occupancy occupancy = Webhooks.start(context, settings.webhooks(), codec);
+        Occupancy occupancy = Webhooks.start(context, settings.webhooks(), codec, metrics);
         LocalOwners local = clustered ? null : LocalOwners.start(context, settings, store, metrics, occupancy);
         Owners owners = clustered ? TopicOwners.start(context.getSystem(), settings, metrics, occupancy) : local;
         ActorRef<TopicRegistry.Command> registry = context.spawn(
                 TopicRegistry.create(settings.topics(), settings.limits().maxTopics(), codec, metrics, owners), "topics");
         Hub hub = new Hub(settings, codec, new LocalTopics(registry, context.getSystem().scheduler(), local), connections,
-                metrics, authenticator, BackendHooks.of(settings.hooks(), codec, context.getSystem()));
+                metrics, authenticator, BackendHooks.of(settings.hooks(), codec, context.getSystem(), metrics));
         context.spawn(NodeConnections.create(connections, settings.api().askTimeout()), "connections");
         HeraldRoutes routes = new HeraldRoutes(hub, prometheus, readiness, context.getSystem());
         ServerBuilder server = Http.get(context.getSystem()).newServerAt(settings.server().host(), settings.server().port());

@@ -1,6 +1,7 @@
 package herald.http;
 
 import herald.config.HeraldSettings;
+import herald.hub.HubMetrics;
 import herald.hub.topic.Occupancy;
 import herald.protocol.FrameCodec;
 import herald.protocol.Hook;
@@ -63,12 +64,12 @@ final class Webhooks extends AbstractBehavior<Webhooks.Command> {
     }
 
     /** {@link Occupancy#NONE} when no webhook URL is configured. */
-    static Occupancy start(ActorContext<?> parent, HeraldSettings.Webhooks settings, FrameCodec codec) {
+    static Occupancy start(ActorContext<?> parent, HeraldSettings.Webhooks settings, FrameCodec codec, HubMetrics metrics) {
         if (!settings.enabled()) {
             return Occupancy.NONE;
         }
         ActorRef<Command> webhooks = parent.spawn(Behaviors.setup(context -> Behaviors.<Command>withTimers(timers ->
-                new Webhooks(context, timers, settings, codec))), "webhooks");
+                new Webhooks(context, timers, settings, codec, metrics))), "webhooks");
         return new Occupancy() {
             @Override
             public void occupied(String topic) {
@@ -89,6 +90,7 @@ final class Webhooks extends AbstractBehavior<Webhooks.Command> {
     private final TimerScheduler<Command> timers;
     private final HeraldSettings.Webhooks settings;
     private final FrameCodec codec;
+    private final HubMetrics metrics;
     private final BackendCall call;
     private final SecretKeySpec key;
     private final Map<String, ArrayDeque<Pending>> queues = new HashMap<>();
@@ -96,8 +98,9 @@ final class Webhooks extends AbstractBehavior<Webhooks.Command> {
     private long dropped;
 
     private Webhooks(ActorContext<Command> context, TimerScheduler<Command> timers, HeraldSettings.Webhooks settings,
-                     FrameCodec codec) {
+                     FrameCodec codec, HubMetrics metrics) {
         super(context);
+        this.metrics = metrics;
         this.timers = timers;
         this.settings = settings;
         this.codec = codec;
@@ -109,7 +112,10 @@ final class Webhooks extends AbstractBehavior<Webhooks.Command> {
     public Receive<Command> createReceive() {
         return newReceiveBuilder()
                 .onMessage(Notice.class, this::onNotice)
-                .onMessage(Delivered.class, delivered -> next(delivered.topic()))
+                .onMessage(Delivered.class, delivered -> {
+                    metrics.webhook("delivered");
+                    return next(delivered.topic());
+                })
                 .onMessage(Failed.class, this::onFailed)
                 .onMessage(Retry.class, retry -> {
                     send(retry.topic());
@@ -120,6 +126,7 @@ final class Webhooks extends AbstractBehavior<Webhooks.Command> {
 
     private Behavior<Command> onNotice(Notice notice) {
         if (queued >= settings.maxQueued()) {
+            metrics.webhook("dropped");
             if (dropped++ % 1000 == 0) {
                 getContext().getLog().warn("Webhook {} for topic [{}] dropped: {} notices wait already (herald.webhooks.max-queued); "
                         + "{} dropped so far", notice.event(), notice.topic(), queued, dropped);
@@ -152,8 +159,10 @@ final class Webhooks extends AbstractBehavior<Webhooks.Command> {
     }
 
     private Behavior<Command> onFailed(Failed failed) {
+        metrics.webhook("failed");
         Pending head = queues.get(failed.topic()).peek();
         if (head.attempts >= settings.maxAttempts()) {
+            metrics.webhook("dropped");
             getContext().getLog().warn("Webhook for topic [{}] dropped after {} attempts: {}", failed.topic(), head.attempts,
                     failed.why());
             return next(failed.topic());

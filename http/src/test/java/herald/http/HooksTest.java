@@ -150,6 +150,8 @@ class HooksTest {
         RawHttp.Response huge = RawHttp.upgrade(server.herald.port(), "/ws", Map.of());
         assertEquals(503, huge.status(), "an answer is read up to 64 KiB, no further");
         assertTrue(huge.body().contains("more than 65536 bytes"), huge.body());
+        String metrics = server.get("/metrics").body();
+        assertTrue(metrics.contains("herald_hook_calls_total{hook=\"connect\",outcome=\"unavailable\"}"), "counted for the operator");
     }
 
     @Test

@@ -101,6 +101,9 @@ class WebhooksTest {
                 assertEquals(firstId, seen.get(i).path("id").asText(), "the same notice each time");
             }
             assertEquals("topic.vacated", seen.get(3).path("event").asText(), "the next notice waited for the first");
+            String failed = server.get("/metrics").body().lines()
+                    .filter(line -> line.startsWith("herald_webhooks_total{outcome=\"failed\"}")).findFirst().orElse("none 0");
+            assertTrue(Double.parseDouble(failed.substring(failed.lastIndexOf(' ') + 1)) >= 2, failed);
         } finally {
             receiver.answer("/hooks", 204, "");
         }

@@ -173,6 +173,18 @@ public final class HubMetrics {
         }
     }
 
+    /** A backend hook's verdict: {@code outcome} is allowed, refused or unavailable. */
+    public void hookCall(String hook, String outcome) {
+        Counter.builder("herald.hook.calls").tag("hook", hook).tag("outcome", outcome)
+                .description("Calls to the backend's hooks, by hook and verdict").register(registry).increment();
+    }
+
+    /** A webhook attempt or notice: {@code outcome} is delivered, failed (one attempt) or dropped. */
+    public void webhook(String outcome) {
+        Counter.builder("herald.webhooks").tag("outcome", outcome)
+                .description("Webhook notices delivered and dropped, and attempts that failed").register(registry).increment();
+    }
+
     public void sampleOutboundDepth(int frames) {
         outboundDepth.record(frames);
     }
