@@ -24,11 +24,12 @@ import org.apache.pekko.stream.Materializer;
  */
 final class Backend implements AutoCloseable {
 
-    /** One request as the backend received it. */
-    record Received(String path, Map<String, String> headers, String body) {
+    /** One request as the backend received it; {@code remotePort}: the caller's end of the TCP connection. */
+    record Received(String path, Map<String, String> headers, String body, int remotePort) {
     }
 
-    private final ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "backend");
+    private final ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "backend",
+            com.typesafe.config.ConfigFactory.parseString("pekko.http.server.remote-address-attribute = on"));
     private final Map<String, Function<Received, CompletionStage<HttpResponse>>> answers = new ConcurrentHashMap<>();
     final BlockingQueue<Received> received = new LinkedBlockingQueue<>();
     private final ServerBinding binding;
@@ -38,7 +39,9 @@ final class Backend implements AutoCloseable {
         org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler = request -> request.entity()
                 .toStrict(5000, materializer)
                 .thenCompose(entity -> {
-                    Received r = new Received(request.getUri().path(), headers(request), entity.getData().utf8String());
+                    Received r = new Received(request.getUri().path(), headers(request), entity.getData().utf8String(),
+                            request.getAttribute(org.apache.pekko.http.javadsl.model.AttributeKeys.remoteAddress)
+                                    .map(a -> a.getPort()).orElse(-1));
                     received.add(r);
                     return answers.getOrDefault(r.path(), any -> json(404, "{}")).apply(r);
                 });

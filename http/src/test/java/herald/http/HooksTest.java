@@ -219,6 +219,16 @@ class HooksTest {
         backend.answer("/subscribe", any -> late("{\"allow\":true}"));
         assertEquals("unavailable", send(client, "{\"type\":\"subscribe\",\"topics\":[\"guarded:d\"]}").path("code").asText());
 
+        // One call after the other, on the client's pool: the same connection serves them all.
+        backend.answer("/subscribe", 200, "{\"allow\":true}");
+        backend.received.clear();
+        java.util.Set<Integer> ports = new java.util.HashSet<>();
+        for (int i = 0; i < 5; i++) {
+            assertEquals("snapshot", send(client, "{\"type\":\"subscribe\",\"topics\":[\"guarded:pooled\"]}").path("type").asText());
+            ports.add(backend.next("/subscribe").remotePort());
+        }
+        assertEquals(1, ports.size(), "no connection per call: " + ports);
+
         backend.received.clear();
         assertEquals("snapshot", send(client, "{\"type\":\"subscribe\",\"topics\":[\"open:e\"]}").path("type").asText(),
                 "a topic the hook is not configured for needs no call");
