@@ -136,6 +136,8 @@ public final class HeraldClient implements AutoCloseable {
 
     private final Builder options;
     private final ScheduledExecutorService loop;
+    /** The client's one thread, where all its state changes. */
+    private volatile Thread loopThread;
     private final Executor listeners;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     private final Map<String, TopicView> views = new ConcurrentHashMap<>();
@@ -161,6 +163,7 @@ public final class HeraldClient implements AutoCloseable {
         this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread thread = new Thread(r, "herald-client");
             thread.setDaemon(true);
+            loopThread = thread;
             return thread;
         });
         this.listeners = options.listenerExecutor != null ? options.listenerExecutor : loop;
@@ -253,16 +256,19 @@ public final class HeraldClient implements AutoCloseable {
     /** Closes for good; waiting publishes fail with client_closed. */
     @Override
     public void close() {
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        loop.execute(() -> {
+        Runnable closing = () -> {
             setState(State.CLOSED);
             failAll(new HeraldException("client_closed", "the client is closed"));
             if (socket != null) {
                 socket.sendClose(WebSocket.NORMAL_CLOSURE, "bye");
             }
-            done.complete(null);
-        });
-        done.orTimeout(5, TimeUnit.SECONDS).exceptionally(e -> null).join();
+        };
+        if (Thread.currentThread() == loopThread) {
+            // From a listener on the client's own thread: waiting for that thread would wait for ourselves.
+            closing.run();
+        } else {
+            CompletableFuture.runAsync(closing, loop).orTimeout(5, TimeUnit.SECONDS).exceptionally(e -> null).join();
+        }
         loop.shutdown();
     }
 
