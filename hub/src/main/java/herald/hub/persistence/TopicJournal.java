@@ -4,6 +4,7 @@ import herald.config.HeraldSettings.TopicLimits;
 import herald.hub.ClusterMessage;
 import herald.hub.HubMetrics;
 import herald.hub.topic.Occupancy;
+import herald.hub.topic.Relays;
 import herald.hub.topic.Topic;
 import herald.hub.topic.TopicData;
 import herald.hub.topic.TopicOwner;
@@ -11,9 +12,7 @@ import herald.hub.topic.TopicStats;
 import herald.protocol.ErrorCode;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -106,8 +105,7 @@ public final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command,
     private final TopicStats stats;
     private final Runnable idle;
     private final ActorRef<TopicOwner.Command> owner;
-    private final Occupancy occupancy;
-    private final Set<ActorRef<Topic.Command>> relays = new HashSet<>();
+    private final Relays relays;
     /** Changes whose events are being written: told {@code unavailable} if the write fails. */
     private final List<TopicOwner.Changes> writing = new ArrayList<>();
 
@@ -125,7 +123,7 @@ public final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command,
         this.stats = stats;
         this.idle = idle;
         this.owner = owner;
-        this.occupancy = occupancy;
+        this.relays = new Relays(name, occupancy, context);
         watchIdleness();
     }
 
@@ -153,12 +151,7 @@ public final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command,
     }
 
     private Effect<Event, State> onJoin(State state, TopicOwner.Join join) {
-        if (relays.add(join.relay())) {
-            context.watchWith(join.relay(), new TopicOwner.RelayTerminated(join.relay()));
-            if (relays.size() == 1) {
-                occupancy.occupied(name);
-            }
-        }
+        relays.add(join.relay());
         watchIdleness();
         if (state.data == null) {
             Began began = new Began(TopicData.newEpoch());
@@ -205,7 +198,7 @@ public final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command,
         Runnable answer = () -> {
             countEntries(state.data);
             if (replicated != null) {
-                relays.forEach(relay -> relay.tell(replicated));
+                relays.tell(replicated);
             }
             for (int i = 0; i < answers.size(); i++) {
                 batch.changes().get(i).answer(answers.get(i));
@@ -232,12 +225,7 @@ public final class TopicJournal extends EventSourcedBehavior<TopicOwner.Command,
     }
 
     private Effect<Event, State> forget(ActorRef<Topic.Command> relay) {
-        if (relays.remove(relay)) {
-            context.unwatch(relay);
-            if (relays.isEmpty()) {
-                occupancy.vacated(name);
-            }
-        }
+        relays.remove(relay);
         watchIdleness();
         return Effect().none();
     }

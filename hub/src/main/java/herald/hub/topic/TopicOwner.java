@@ -12,9 +12,7 @@ import herald.protocol.Position;
 import herald.protocol.TopicNames;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.function.BiConsumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -263,10 +261,9 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     /** Read by {@link LocalOwners} to list topics without asking each. */
     private final TopicStats stats;
     private final Passivation passivation;
-    private final Occupancy occupancy;
     private final Duration idleAfter;
     private final TopicData data;
-    private final Set<ActorRef<Topic.Command>> relays = new HashSet<>();
+    private final Relays relays;
     /** Who is in the topic, when this is a presence topic; null for any other. */
     private final Members<ActorRef<Topic.Command>> members;
     /** Changes and joins that arrived after this owner asked to passivate; non-null while it waits for Stop. */
@@ -275,13 +272,13 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     private TopicOwner(ActorContext<Command> context, TimerScheduler<Command> timers, String name, TopicLimits limits,
                        HubMetrics metrics, TopicStats stats, Passivation passivation, Occupancy occupancy, Duration idleAfter) {
         super(context);
-        this.occupancy = occupancy;
         this.name = name;
         this.timers = timers;
         this.metrics = metrics;
         this.stats = stats;
         this.passivation = passivation;
         this.idleAfter = idleAfter;
+        this.relays = new Relays(name, occupancy, context);
         this.data = new TopicData(TopicData.newEpoch(), limits);
         this.members = TopicNames.isPresence(name) ? new Members<>(name, limits.maxEntries()) : null;
         metrics.topicStarted();
@@ -309,12 +306,7 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     }
 
     private Behavior<Command> onJoin(Join join) {
-        if (relays.add(join.relay())) {
-            getContext().watchWith(join.relay(), new RelayTerminated(join.relay()));
-            if (relays.size() == 1) {
-                occupancy.occupied(name);
-            }
-        }
+        relays.add(join.relay());
         watchIdleness();
         join.relay().tell(new Topic.Synced(getContext().getSelf(), data.epoch, data.seq(), data.items(), data.history()));
         return this;
@@ -338,7 +330,7 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     private void replicate(List<TopicData.Step> steps) {
         if (!steps.isEmpty()) {
             Topic.Replicated replicated = new Topic.Replicated(data.epoch, steps);
-            relays.forEach(relay -> relay.tell(replicated));
+            relays.tell(replicated);
             stats.count(data);
         }
         if (members != null) {
@@ -393,12 +385,7 @@ public final class TopicOwner extends AbstractBehavior<TopicOwner.Command> {
     }
 
     private Behavior<Command> forget(ActorRef<Topic.Command> relay) {
-        if (relays.remove(relay)) {
-            getContext().unwatch(relay);
-            if (relays.isEmpty()) {
-                occupancy.vacated(name);
-            }
-        }
+        relays.remove(relay);
         watchIdleness();
         return this;
     }
