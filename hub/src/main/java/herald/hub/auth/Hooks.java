@@ -30,6 +30,11 @@ public interface Hooks {
     record Unavailable(String message) implements Verdict {
     }
 
+    /** A call's verdict as its caller takes it: a call that failed outright is one that could not decide. */
+    static Verdict orUnavailable(Verdict verdict, Throwable failed) {
+        return failed == null ? verdict : new Unavailable(String.valueOf(failed.getMessage()));
+    }
+
     /** Whether connections are decided by the connect hook rather than by tokens. */
     boolean connects();
 

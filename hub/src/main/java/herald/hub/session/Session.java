@@ -282,7 +282,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
             subscribeNext();
             return this;
         } else if (frame instanceof ClientFrame.Publish publish) {
-            if (publishAllowed(publish) && hooks.asksPublish(publish.change().topic())) {
+            if (hooks.asksPublish(publish.change().topic()) && publishAllowed(publish)) {
                 return askPublishHook(publish, now, inbound.ack());
             }
             publish(publish, now);
@@ -308,7 +308,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
         pendingAck = ack;
         getContext().pipeToSelf(hooks.connect(new Hook.Connect(identity.remoteAddress(),
                         identity.transportName(), Map.of(), frame.token())),
-                (verdict, failed) -> new AuthDecided(frame, refresh, failed == null ? verdict : new Hooks.Unavailable(failed.getMessage())));
+                (verdict, failed) -> new AuthDecided(frame, refresh, Hooks.orUnavailable(verdict, failed)));
         return this;
     }
 
@@ -343,7 +343,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
         pendingAck = ack;
         getContext().pipeToSelf(hooks.publish(new Hook.Publish(identity.sessionId(), auth.user(), identity.remoteAddress(),
                         publish.change())),
-                (verdict, failed) -> new PublishDecided(publish, now, failed == null ? verdict : new Hooks.Unavailable(failed.getMessage())));
+                (verdict, failed) -> new PublishDecided(publish, now, Hooks.orUnavailable(verdict, failed)));
         return this;
     }
 
@@ -368,8 +368,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
             if (data != null && change.op().takesData()) {
                 change = new Change(change.topic(), change.op(), change.key(), change.event(), data, change.ifVersion(), change.idem());
             }
-            metrics.publishesSocket.increment();
-            topics.tell(topic, new Topic.Publish(change, publish.id(), decided.receivedNanos(), self.narrow()));
+            forward(change, publish.id(), decided.receivedNanos());
         }
         return this;
     }
@@ -405,9 +404,14 @@ public final class Session extends AbstractBehavior<Session.Command> {
         if (!publishAllowed(publish)) {
             refuse(new InvalidFrameException(ErrorCode.FORBIDDEN, publish.id(), topic, "publishing to this topic is not allowed"));
         } else {
-            metrics.publishesSocket.increment();
-            topics.tell(topic, new Topic.Publish(publish.change(), publish.id(), now, self.narrow()));
+            forward(publish.change(), publish.id(), now);
         }
+    }
+
+    /** A change the connection may make, on its way to the topic's owner, which answers this session. */
+    private void forward(Change change, String requestId, long receivedNanos) {
+        metrics.publishesSocket.increment();
+        topics.tell(change.topic(), new Topic.Publish(change, requestId, receivedNanos, self.narrow()));
     }
 
     /** The first auth frame of a connection that opened without a token. */

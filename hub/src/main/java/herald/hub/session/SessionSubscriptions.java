@@ -132,8 +132,7 @@ final class SessionSubscriptions {
                     decidingMember = member;
                     context.pipeToSelf(hooks.subscribe(new Hook.Subscribe(identity.sessionId(), principal.user(),
                                     identity.remoteAddress(), topic)),
-                            (verdict, failed) -> new SubscribeDecided(topic,
-                                    failed == null ? verdict : new Hooks.Unavailable(failed.getMessage())));
+                            (verdict, failed) -> new SubscribeDecided(topic, Hooks.orUnavailable(verdict, failed)));
                 } else {
                     ask(topic, member);
                 }
