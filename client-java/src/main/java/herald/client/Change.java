@@ -48,6 +48,11 @@ public record Change(String topic, String op, String key, String event, String d
         return new Change(topic, op, key, event, data, ifVersion, idem);
     }
 
+    /** This change with an idem of its own unless it has one: every publish is safe to send again. */
+    Change withIdemIfMissing() {
+        return idem != null ? this : withIdem(java.util.UUID.randomUUID().toString());
+    }
+
     public Change withIfVersion(long version) {
         return new Change(topic, op, key, event, data, version, idem);
     }

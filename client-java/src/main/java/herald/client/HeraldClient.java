@@ -21,7 +21,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -213,7 +212,7 @@ public final class HeraldClient implements AutoCloseable {
 
     /** Publishes over the socket; queued while offline (at most maxQueued), resent with its idem after a reconnect. */
     public CompletableFuture<Published> publish(Change change) {
-        Change once = change.idem() == null ? change.withIdem(UUID.randomUUID().toString()) : change;
+        Change once = change.withIdemIfMissing();
         CompletableFuture<Published> result = new CompletableFuture<>();
         loop.execute(() -> {
             if (state == State.CLOSED) {
@@ -233,7 +232,7 @@ public final class HeraldClient implements AutoCloseable {
 
     /** Publishes over the HTTP API with the API key (the same change, idem filled in). */
     public CompletableFuture<Published> publishHttp(Change change) {
-        Change once = change.idem() == null ? change.withIdem(UUID.randomUUID().toString()) : change;
+        Change once = change.withIdemIfMissing();
         String scheme = options.url.getScheme().equals("wss") ? "https" : "http";
         URI uri = URI.create(scheme + "://" + options.url.getRawAuthority() + "/api/publish");
         HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))

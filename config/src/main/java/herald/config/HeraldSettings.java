@@ -130,7 +130,7 @@ public record HeraldSettings(
      */
     public record Presence(List<TopicPattern> topics, int maxMembers) {
         public boolean keptFor(String topic) {
-            return !TopicNames.isPresence(topic) && matchesAny(topics, topic);
+            return !TopicNames.isPresence(topic) && TopicPattern.anyMatches(topics, topic);
         }
     }
 
@@ -149,7 +149,7 @@ public record HeraldSettings(
         }
 
         public boolean appliesTo(String topic) {
-            return enabled() && matchesAny(topics, topic);
+            return enabled() && TopicPattern.anyMatches(topics, topic);
         }
     }
 
@@ -170,18 +170,10 @@ public record HeraldSettings(
         }
 
         public boolean appliesTo(String topic) {
-            return enabled() && !TopicNames.isPresence(topic) && matchesAny(topics, topic);
+            return enabled() && !TopicNames.isPresence(topic) && TopicPattern.anyMatches(topics, topic);
         }
     }
 
-    private static boolean matchesAny(List<TopicPattern> patterns, String topic) {
-        for (TopicPattern pattern : patterns) {
-            if (pattern.matches(topic)) {
-                return true;
-            }
-        }
-        return false;
-    }
 
     /**
      * @param httpConnections TCP connections allowed beyond {@code maxConnections}: HTTP API calls, health
@@ -252,7 +244,7 @@ public record HeraldSettings(
                           String user, String password, int poolSize) {
         /** Presence topics never are: they mirror connections, which do not outlive a restart. */
         public boolean isDurable(String topic) {
-            return !TopicNames.isPresence(topic) && matchesAny(topics, topic);
+            return !TopicNames.isPresence(topic) && TopicPattern.anyMatches(topics, topic);
         }
 
         public boolean enabled() {

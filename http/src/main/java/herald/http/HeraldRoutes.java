@@ -217,13 +217,11 @@ public final class HeraldRoutes extends AllDirectives {
             }
             if (verdict instanceof Hooks.Refused refused) {
                 StatusCode status = refused.status() == 403 ? StatusCodes.FORBIDDEN : StatusCodes.UNAUTHORIZED;
-                return refusal(request, status, refused.status() == 403 ? ErrorCode.FORBIDDEN : ErrorCode.AUTH_FAILED,
-                        refused.message() == null ? "refused by the connect hook" : refused.message())
-                        .addHeader(Connection.create("close"));
+                return closingRefusal(request, status, refused.status() == 403 ? ErrorCode.FORBIDDEN : ErrorCode.AUTH_FAILED,
+                        refused.message() == null ? "refused by the connect hook" : refused.message());
             }
-            return refusal(request, StatusCodes.SERVICE_UNAVAILABLE, ErrorCode.UNAVAILABLE,
-                    "the connect hook did not decide: " + ((Hooks.Unavailable) verdict).message())
-                    .addHeader(Connection.create("close"));
+            return closingRefusal(request, StatusCodes.SERVICE_UNAVAILABLE, ErrorCode.UNAVAILABLE,
+                    "the connect hook did not decide: " + ((Hooks.Unavailable) verdict).message());
         }, Callbacks.INLINE).exceptionallyAsync(this::failure, Callbacks.INLINE);
     }
 
@@ -232,9 +230,8 @@ public final class HeraldRoutes extends AllDirectives {
                                   BiFunction<Principal, Connections.Slot, HttpResponse> accept) {
         Connections.Admission admission = connections.reserve(remote, principal == null ? null : principal.user());
         if (admission instanceof Connections.Refusal refusal) {
-            return refusal(request, StatusCodes.get(refusal.status()),
-                    refusal.status() == 429 ? ErrorCode.RATE_LIMITED : ErrorCode.INTERNAL, refusal.reason())
-                    .addHeader(Connection.create("close"));
+            return closingRefusal(request, StatusCodes.get(refusal.status()),
+                    refusal.status() == 429 ? ErrorCode.RATE_LIMITED : ErrorCode.INTERNAL, refusal.reason());
         }
         Connections.Slot slot = (Connections.Slot) admission;
         // A client that resets before its connection starts never brings a session to claim the slot.
@@ -265,7 +262,11 @@ public final class HeraldRoutes extends AllDirectives {
      * refused its connection has nothing more to ask on it, and must not hold a place while it thinks.
      */
     private Route refuseConnection(HttpRequest request, StatusCode status, ErrorCode code, String reason) {
-        return complete(refusal(request, status, code, reason).addHeader(Connection.create("close")));
+        return complete(closingRefusal(request, status, code, reason));
+    }
+
+    private HttpResponse closingRefusal(HttpRequest request, StatusCode status, ErrorCode code, String reason) {
+        return refusal(request, status, code, reason).addHeader(Connection.create("close"));
     }
 
     /** /api/** needs a configured key when authentication is on; in mode none the key is null. */

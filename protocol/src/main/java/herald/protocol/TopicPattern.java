@@ -57,6 +57,16 @@ public final class TopicPattern {
         return new TopicPattern(pattern, segs.toArray(String[]::new), seps.toString().toCharArray(), doubleStar);
     }
 
+    /** Whether any of these patterns matches the topic. */
+    public static boolean anyMatches(java.util.List<TopicPattern> patterns, String topic) {
+        for (TopicPattern pattern : patterns) {
+            if (pattern.matches(topic)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public boolean matches(String topic) {
         if (segments.length == 0) {
             return true;

@@ -23,19 +23,11 @@ public final class Permissions {
     }
 
     public boolean canSubscribe(String topic) {
-        return matchesAny(subscribe, topic);
+        return TopicPattern.anyMatches(subscribe, topic);
     }
 
     public boolean canPublish(String topic) {
-        return matchesAny(publish, topic);
+        return TopicPattern.anyMatches(publish, topic);
     }
 
-    private static boolean matchesAny(List<TopicPattern> patterns, String topic) {
-        for (TopicPattern p : patterns) {
-            if (p.matches(topic)) {
-                return true;
-            }
-        }
-        return false;
-    }
 }

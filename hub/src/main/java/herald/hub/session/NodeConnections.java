@@ -79,6 +79,13 @@ public final class NodeConnections {
         });
     }
 
+    /** At most {@code limit} of the connections, the oldest first (ties by session id): a node's answer and the hub's alike. */
+    static List<ApiBody.Connections.Connection> oldestFirst(List<ApiBody.Connections.Connection> found, int limit) {
+        found.sort(Comparator.comparingLong(ApiBody.Connections.Connection::since)
+                .thenComparing(ApiBody.Connections.Connection::session));
+        return found.size() > limit ? List.copyOf(found.subList(0, limit)) : found;
+    }
+
     /**
      * Asks each matching session to describe itself, and answers with those subscribed to the
      * topic asked about, oldest first. A session that closes meanwhile is left out, not waited for.
@@ -99,9 +106,7 @@ public final class NodeConnections {
                     found.add(described.connection());
                 }
             }
-            found.sort(Comparator.comparingLong(ApiBody.Connections.Connection::since)
-                    .thenComparing(ApiBody.Connections.Connection::session));
-            list.replyTo().tell(new Listed(found.size() > list.limit() ? List.copyOf(found.subList(0, list.limit())) : found));
+            list.replyTo().tell(new Listed(oldestFirst(found, list.limit())));
         }, Callbacks.INLINE);
     }
 }

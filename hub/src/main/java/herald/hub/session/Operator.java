@@ -4,7 +4,6 @@ import herald.hub.Callbacks;
 import herald.protocol.ApiBody;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -34,10 +33,7 @@ public final class Operator {
                 .thenApplyAsync(answers -> {
                     List<ApiBody.Connections.Connection> all = new ArrayList<>();
                     answers.answered().forEach(listed -> all.addAll(listed.connections()));
-                    all.sort(Comparator.comparingLong(ApiBody.Connections.Connection::since)
-                            .thenComparing(ApiBody.Connections.Connection::session));
-                    return new ApiBody.Connections(all.size() > limit ? List.copyOf(all.subList(0, limit)) : all,
-                            answers.unanswered());
+                    return new ApiBody.Connections(NodeConnections.oldestFirst(all, limit), answers.unanswered());
                 }, Callbacks.INLINE);
     }
 

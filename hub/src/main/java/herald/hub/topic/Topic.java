@@ -265,8 +265,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
             Members.Announced member = subscribe.member();
             if (member != null) {
                 members.put(subscription.session, member);
-                owners.presence(TopicNames.presenceOf(name),
-                        new TopicOwner.MemberJoined(getContext().getSelf(), member.session(), member.data()));
+                toPresence(new TopicOwner.MemberJoined(getContext().getSelf(), member.session(), member.data()));
                 if (presenceOwner == null) {
                     timers.startSingleTimer(RetryMembers.INSTANCE, JOIN_RETRY);
                 }
@@ -444,7 +443,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         stats.subscribers = subscribers.size();
         Members.Announced member = members.remove(session);
         if (member != null) {
-            owners.presence(TopicNames.presenceOf(name), new TopicOwner.MemberLeft(getContext().getSelf(), member.session()));
+            toPresence(new TopicOwner.MemberLeft(getContext().getSelf(), member.session()));
         }
     }
 
@@ -470,10 +469,14 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         return this;
     }
 
+    private void toPresence(TopicOwner.MemberCommand command) {
+        owners.presence(TopicNames.presenceOf(name), command);
+    }
+
     /** Every member, to whichever owner the presence topic has now, until one says it holds them. */
     private Behavior<Command> announceMembers() {
         if (presenceOwner == null && !members.isEmpty()) {
-            owners.presence(TopicNames.presenceOf(name), new TopicOwner.MembersOf(getContext().getSelf(), List.copyOf(members.values())));
+            toPresence(new TopicOwner.MembersOf(getContext().getSelf(), List.copyOf(members.values())));
             timers.startSingleTimer(RetryMembers.INSTANCE, JOIN_RETRY);
         }
         return this;
@@ -482,8 +485,7 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     /** Whatever the reason for stopping, the subscriptions it held are gone from the gauge. */
     private Behavior<Command> onPostStop() {
         subscribers.forEach((session, subscription) -> metrics.unsubscribed());
-        members.values().forEach(member -> owners.presence(TopicNames.presenceOf(name),
-                new TopicOwner.MemberLeft(getContext().getSelf(), member.session())));
+        members.values().forEach(member -> toPresence(new TopicOwner.MemberLeft(getContext().getSelf(), member.session())));
         if (owner != null) {
             owner.tell(new TopicOwner.Leave(getContext().getSelf()));
         }
