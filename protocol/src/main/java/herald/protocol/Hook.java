@@ -56,8 +56,11 @@ public final class Hook {
      * presence {@code info} (raw JSON) and when it {@code expires} (epoch ms; absent: never). An
      * allowed publish may carry {@code data} (raw JSON) to publish instead of the client's.
      */
-    public record Answer(boolean allow, String message, int status, String user, List<String> subscribe,
-                         List<String> publish, String info, long expires, String data) {
+    @JsonPropertyOrder({"allow", "message", "status", "user", "subscribe", "publish", "info", "expires", "data"})
+    public record Answer(boolean allow, @Omissible String message, @Omissible int status, @Omissible String user,
+                         @Omissible List<String> subscribe, @Omissible List<String> publish,
+                         @Omissible @JsonSerialize(using = RawJson.class) String info, @Omissible long expires,
+                         @Omissible @JsonSerialize(using = RawJson.class) String data) {
     }
 
     /**

@@ -8,9 +8,10 @@ import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
 
 /**
- * A frame field that is left out of the JSON when it is null. One annotation says it to both readers
- * of the records: Jackson omits the field, and the TypeScript generator declares it optional
- * ({@code field?: T}), so the client's types cannot claim a field the wire does not always carry.
+ * A field that may be absent from the JSON: Herald leaves it out when it is null. One annotation says
+ * it to every reader of the records: Jackson omits the field, the TypeScript generator declares it
+ * optional ({@code field?: T}) and the JSON Schemas leave it out of {@code required}, so no generated
+ * description claims a field the wire does not always carry.
  */
 @Retention(RetentionPolicy.RUNTIME)
 @Target({ElementType.FIELD, ElementType.METHOD, ElementType.PARAMETER})
