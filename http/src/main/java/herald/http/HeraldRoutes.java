@@ -43,15 +43,21 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.AttributeKeys;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpCharsets;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpMethod;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.RemoteAddress;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.Connection;
 import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.PathMatcher0;
+import org.apache.pekko.http.javadsl.server.PathMatcher1;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
@@ -108,39 +114,74 @@ public final class HeraldRoutes extends AllDirectives {
         this.operator = new Operator(system, settings.api().askTimeout());
     }
 
+    /** Every {@link Endpoint} these settings serve, tried in order; anything else is a 404 (or a 405 for a known path). */
     public Route routes() {
-        return concat(
-                extractRequest(request -> request.getUri().path().equals(settings.websocket().path())
-                        ? webSocket(request) : reject()),
-                pathPrefix("api", () -> concat(
-                        path("sse", () -> get(() -> extractRequest(this::sse))),
-                        extractRequest(request -> withApiKey(request, key -> concat(
-                                path("publish", () -> post(() -> publish(request, key))),
-                                path("connections", () -> get(() -> asAdmin(request, key, () -> listConnections(request)))),
-                                path("disconnect", () -> post(() -> asAdmin(request, key, () -> operatorCall(request, false)))),
-                                path("unsubscribe", () -> post(() -> asAdmin(request, key, () -> operatorCall(request, true)))),
-                                path("topics", () -> get(() -> parameterOptional("after", after ->
-                                        parameterOptional("limit", limit -> listTopics(after.orElse(null), limit.orElse(null)))))),
-                                pathPrefix("topics", () -> path(PathMatchers.remaining(), name -> get(() ->
-                                        parameterOptional("since", since -> topicState(name, since.orElse(null))))))))))),
-                path(PathMatchers.segment("health").slash("live"), () -> get(() ->
-                        complete(json(StatusCodes.OK, new ApiBody.Health("live"))))),
-                path(PathMatchers.segment("health").slash("ready"), () -> get(() -> readiness.isReady()
-                        ? complete(json(StatusCodes.OK, new ApiBody.Health("ready")))
-                        : complete(json(StatusCodes.SERVICE_UNAVAILABLE, new ApiBody.Health(readiness.state()))))),
-                path("metrics", () -> get(() ->
-                        complete(HttpResponse.create().withEntity(HttpEntities.create(PROMETHEUS_TEXT, prometheus.scrape()))))),
-                settings.webEnabled() ? web() : reject());
+        List<Route> routes = new ArrayList<>();
+        for (Endpoint endpoint : Endpoint.served(settings)) {
+            routes.add(serve(endpoint.method, endpoint.template(settings), handler(endpoint)));
+        }
+        return concat(routes.get(0), routes.subList(1, routes.size()).toArray(new Route[0]));
+    }
+
+    /** What answers each endpoint; its argument is the template's parameter, null when it has none. */
+    private Function<String, Route> handler(Endpoint endpoint) {
+        return switch (endpoint) {
+            case WEB_SOCKET -> none -> extractRequest(this::webSocket);
+            case SSE -> none -> extractRequest(this::sse);
+            case PUBLISH -> none -> withApiKey(this::publish);
+            case TOPICS -> none -> withApiKey((request, key) -> parameterOptional("after", after ->
+                    parameterOptional("limit", limit -> listTopics(after.orElse(null), limit.orElse(null)))));
+            case TOPIC -> name -> withApiKey((request, key) ->
+                    parameterOptional("since", since -> topicState(name, since.orElse(null))));
+            case CONNECTIONS -> none -> withApiKey((request, key) -> asAdmin(request, key, () -> listConnections(request)));
+            case DISCONNECT -> none -> withApiKey((request, key) -> asAdmin(request, key, () -> operatorCall(request, false)));
+            case UNSUBSCRIBE -> none -> withApiKey((request, key) -> asAdmin(request, key, () -> operatorCall(request, true)));
+            case LIVE -> none -> complete(json(StatusCodes.OK, new ApiBody.Health("live")));
+            case READY -> none -> readiness.isReady()
+                    ? complete(json(StatusCodes.OK, new ApiBody.Health("ready")))
+                    : complete(json(StatusCodes.SERVICE_UNAVAILABLE, new ApiBody.Health(readiness.state())));
+            case METRICS -> none -> complete(HttpResponse.create().withEntity(HttpEntities.create(PROMETHEUS_TEXT, prometheus.scrape())));
+            case ASYNCAPI -> none -> getFromResource(API_ROOT + "/asyncapi.yaml", YAML);
+            case OPENAPI -> none -> getFromResource(API_ROOT + "/openapi.yaml", YAML);
+            case SCHEMA -> file -> isFileName(file) ? getFromResource(API_ROOT + "/schemas/" + file, ContentTypes.APPLICATION_JSON) : reject();
+            case DEMO_PAGE -> none -> getFromResource(WEB_ROOT + "/index.html");
+            case WEB_FILE -> file -> isFileName(file) ? getFromResource(WEB_ROOT + "/" + file) : reject();
+        };
+    }
+
+    /**
+     * One endpoint's route: its path, then its method, so that a known path asked with another method
+     * is answered 405. A parameter (always last) is one segment, but {topic} takes the rest of the
+     * path: topic names may contain '/'.
+     */
+    private Route serve(String methodName, String template, Function<String, Route> handler) {
+        HttpMethod method = HttpMethods.lookup(methodName).orElseThrow();
+        if (template.equals("/")) {
+            return pathEndOrSingleSlash(() -> method(method, () -> handler.apply(null)));
+        }
+        String[] segments = template.substring(1).split("/");
+        boolean parameter = segments[segments.length - 1].startsWith("{");
+        PathMatcher0 literal = PathMatchers.neutral();
+        for (int i = 0; i < segments.length - (parameter ? 1 : 0); i++) {
+            literal = i == 0 ? PathMatchers.segment(segments[i]) : literal.slash(segments[i]);
+        }
+        if (!parameter) {
+            return path(literal, () -> method(method, () -> handler.apply(null)));
+        }
+        PathMatcher1<String> value = segments[segments.length - 1].equals("{topic}") ? PathMatchers.remaining() : PathMatchers.segment();
+        return path(segments.length == 1 ? value : literal.slash(value), v -> method(method, () -> handler.apply(v)));
+    }
+
+    /** A file of the packaged web or API directories: one plain name, so no path leaves them. */
+    private static boolean isFileName(String name) {
+        return !name.isEmpty() && name.charAt(0) != '.' && name.chars().allMatch(c -> Character.isLetterOrDigit(c) || c == '.' || c == '-' || c == '_');
     }
 
     /** The demo page and the browser client, built by client-js and packaged under herald/web. */
-    private Route web() {
-        return get(() -> concat(
-                pathEndOrSingleSlash(() -> getFromResource(WEB_ROOT + "/index.html")),
-                getFromResourceDirectory(WEB_ROOT)));
-    }
-
     private static final String WEB_ROOT = "herald/web";
+    /** docs/asyncapi.yaml, docs/openapi.yaml and docs/schemas, packaged under herald/api. */
+    private static final String API_ROOT = "herald/api";
+    private static final ContentType YAML = ContentTypes.create(MediaTypes.applicationWithFixedCharset("yaml", HttpCharsets.UTF_8));
 
     private Route webSocket(HttpRequest request) {
         WebSocketUpgrade upgrade = request.getAttribute(AttributeKeys.webSocketUpgrade).orElse(null);
@@ -270,17 +311,19 @@ public final class HeraldRoutes extends AllDirectives {
     }
 
     /** /api/** needs a configured key when authentication is on; in mode none the key is null. */
-    private Route withApiKey(HttpRequest request, Function<ApiKeys.Key, Route> inner) {
-        if (!authenticator.required()) {
-            return inner.apply(null);
-        }
-        String presented = request.getHeader("Authorization").map(h -> h.value()).orElse("");
-        ApiKeys.Key key = presented.regionMatches(true, 0, "Bearer ", 0, 7) ? apiKeys.find(presented.substring(7).trim()) : null;
-        if (key == null) {
-            return refuse(request, StatusCodes.UNAUTHORIZED, ErrorCode.AUTH_FAILED,
-                    "the HTTP API needs Authorization: Bearer with a configured API key");
-        }
-        return inner.apply(key);
+    private Route withApiKey(BiFunction<HttpRequest, ApiKeys.Key, Route> inner) {
+        return extractRequest(request -> {
+            if (!authenticator.required()) {
+                return inner.apply(request, null);
+            }
+            String presented = request.getHeader("Authorization").map(h -> h.value()).orElse("");
+            ApiKeys.Key key = presented.regionMatches(true, 0, "Bearer ", 0, 7) ? apiKeys.find(presented.substring(7).trim()) : null;
+            if (key == null) {
+                return refuse(request, StatusCodes.UNAUTHORIZED, ErrorCode.AUTH_FAILED,
+                        "the HTTP API needs Authorization: Bearer with a configured API key");
+            }
+            return inner.apply(request, key);
+        });
     }
 
     /** The operator API needs a key with admin = true; with authentication off anyone may call it, like the rest of /api. */

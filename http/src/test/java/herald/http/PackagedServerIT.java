@@ -42,6 +42,10 @@ class PackagedServerIT {
             assertEquals(200, metrics.statusCode());
             assertTrue(metrics.body().contains("herald_connections_open"));
             assertEquals(200, get(base.resolve("/health/ready")).statusCode());
+            // The jar carries the API descriptions and the schemas they refer to.
+            assertTrue(get(base.resolve("/openapi.yaml")).body().startsWith("openapi: 3.1"));
+            assertTrue(get(base.resolve("/asyncapi.yaml")).body().startsWith("asyncapi: 3.0"));
+            assertEquals(200, get(base.resolve("/schemas/server-frame.json")).statusCode());
 
             WsClient healthy = WsClient.connectWelcomed(ws);
             healthy.send("{\"type\":\"subscribe\",\"topics\":[\"bye:1\"]}");
