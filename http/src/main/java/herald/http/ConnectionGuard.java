@@ -28,8 +28,8 @@ import org.apache.pekko.util.ByteString;
  * The HTTP side of every TCP connection, in front of the routes. It closes a connection that has not
  * sent a complete request within {@code herald.server.request-deadline} of opening, and a keep-alive
  * connection that stays without a request for {@code http-idle-timeout}, so that sockets which never
- * speak cannot hold the server's connection places (Pekko's own idle timeout must stay above the
- * WebSocket idle timeout, which is far too long for them). A connection upgraded to a WebSocket leaves
+ * speak cannot hold the server's connection places (Pekko's own idle timeout is off: it would cut
+ * WebSockets without a close code, and it costs each connection a timer). A connection upgraded to a WebSocket leaves
  * the guard: its own idle rule (close 4000) takes over. A streamed response (an SSE stream) counts as
  * a request in flight until its last byte.
  *

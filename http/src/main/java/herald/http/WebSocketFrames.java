@@ -148,7 +148,7 @@ final class WebSocketFrames {
     /** A blueprint, so one serves every connection. */
     @SuppressWarnings("rawtypes")
     private static final org.apache.pekko.stream.scaladsl.Flow COALESCE = Flow.<ByteString>create()
-            .batchWeighted(MAX_WRITE_BYTES, bytes -> (long) bytes.size(), bytes -> bytes, ByteString::concat)
+            .batchWeighted(MAX_WRITE_BYTES, bytes -> (long) bytes.length(), bytes -> bytes, ByteString::concat)
             .asScala();
 
     /**
@@ -345,12 +345,11 @@ final class WebSocketFrames {
                         failStage(new IllegalStateException("a connection's outbound frames can be read only once"));
                         return;
                     }
-                    // A quarter of the timeout: an idle connection is closed within 1.25 x idle-timeout,
-                    // and thousands of quiet connections wake the server rarely.
-                    Duration every = settings.idleTimeout().dividedBy(4);
-                    scheduleWithFixedDelay(IDLE_CHECK, every, every);
+                    // One timer per connection, re-armed for when the connection would next be idle or
+                    // quiet: a busy connection is woken once per timeout, not on a fixed beat.
+                    scheduleOnce(IDLE_CHECK, settings.idleTimeout());
                     if (settings.keepAlivePing() != null) {
-                        scheduleWithFixedDelay(KEEP_ALIVE, settings.keepAlivePing(), settings.keepAlivePing());
+                        scheduleOnce(KEEP_ALIVE, settings.keepAlivePing());
                     }
                     pull(in);
                     // A close that came before the stream ran found no one to wake.
@@ -494,7 +493,7 @@ final class WebSocketFrames {
                 /** Everything queued up to batch.max-bytes (a larger frame goes alone) as one JSON array. */
                 private ByteString batch() {
                     ByteString bytes = OPEN.concat(outbound.poll().utf8());
-                    for (int next = outbound.peekBytes(); next >= 0 && bytes.size() + next + 2 <= settings.batchMaxBytes();
+                    for (int next = outbound.peekBytes(); next >= 0 && bytes.length() + next + 2 <= settings.batchMaxBytes();
                          next = outbound.peekBytes()) {
                         bytes = bytes.concat(COMMA).concat(outbound.poll().utf8());
                     }
@@ -543,15 +542,26 @@ final class WebSocketFrames {
                 @Override
                 public void onTimer(Object key) {
                     if (key.equals(IDLE_CHECK)) {
-                        long silent = System.nanoTime() - lastInbound.nanos;
-                        if (!closingByServer && !peerClosed && silent > settings.idleTimeout().toNanos()) {
+                        if (closingByServer || peerClosed) {
+                            return;
+                        }
+                        long left = settings.idleTimeout().toNanos() - (System.nanoTime() - lastInbound.nanos);
+                        if (left <= 0) {
                             closeByServer(CloseCode.IDLE, "idle: nothing received for " + settings.idleTimeout().toSeconds() + "s");
+                        } else {
+                            scheduleOnce(IDLE_CHECK, Duration.ofNanos(left));
                         }
                     } else if (key.equals(KEEP_ALIVE)) {
-                        if (!handlerEnded && System.nanoTime() - lastOutboundNanos >= settings.keepAlivePing().toNanos()) {
+                        if (handlerEnded) {
+                            return;
+                        }
+                        long left = settings.keepAlivePing().toNanos() - (System.nanoTime() - lastOutboundNanos);
+                        if (left <= 0) {
                             lastOutboundNanos = System.nanoTime();
                             sendControl(PING);
+                            left = settings.keepAlivePing().toNanos();
                         }
+                        scheduleOnce(KEEP_ALIVE, Duration.ofNanos(left));
                     } else if (key.equals(LINGER)) {
                         lingered = true;
                         if (isAvailable(out)) {

@@ -2,6 +2,7 @@ package herald.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
@@ -51,6 +52,24 @@ class IdleTimeoutTest {
                 client.poll(Duration.ofMillis(300));
             }
             assertFalse(client.isClosed(), "still open after " + pongs + " pings over twice the idle-timeout");
+        }
+    }
+
+    @Test
+    void keepAlivePingsGoOutWhileTheServerSendsNothingElseAndNotWhileItDoes() throws Exception {
+        try (TestServer pinging = TestServer.start("herald.websocket.keep-alive-ping = 1s");
+             WsClient quiet = WsClient.connectWelcomed(pinging.ws());
+             WsClient busy = WsClient.connectWelcomed(pinging.ws())) {
+            Eventually.await("three keep-alive pings reach a quiet client", Duration.ofSeconds(20),
+                    () -> quiet.pings.get() >= 3);
+            int before = busy.pings.get();
+            // A pong every 100 ms is outbound traffic: no keep-alive ping is due meanwhile.
+            for (int i = 0; i < 20; i++) {
+                busy.send("{\"type\":\"ping\"}");
+                assertEquals("pong", busy.next().path("type").asText());
+                busy.poll(Duration.ofMillis(100));
+            }
+            assertTrue(busy.pings.get() - before <= 1, "pinged " + (busy.pings.get() - before) + " times while busy");
         }
     }
 

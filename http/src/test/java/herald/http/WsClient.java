@@ -29,6 +29,8 @@ final class WsClient implements AutoCloseable {
     private final BlockingQueue<String> messages = new LinkedBlockingQueue<>();
     private final CompletableFuture<Closed> closed = new CompletableFuture<>();
     private final Listener listener = new Listener();
+    /** WebSocket ping frames received from the server (the JDK answers each with a pong). */
+    final java.util.concurrent.atomic.AtomicInteger pings = new java.util.concurrent.atomic.AtomicInteger();
     private WebSocket socket;
 
     static WsClient connect(URI uri) throws Exception {
@@ -164,6 +166,12 @@ final class WsClient implements AutoCloseable {
                 webSocket.request(1);
             }
             return null;
+        }
+
+        @Override
+        public CompletionStage<?> onPing(WebSocket webSocket, ByteBuffer message) {
+            pings.incrementAndGet();
+            return WebSocket.Listener.super.onPing(webSocket, message);
         }
 
         @Override
