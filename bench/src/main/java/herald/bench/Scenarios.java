@@ -183,7 +183,10 @@ final class Scenarios {
         List<Clients.Conn> conns = connect(n, List.of("idle"));
         long rssConnected = server.rssKiB();
         log("holding %d idle connections for %.0f s", conns.size(), hold);
+        double cpuBefore = server.cpuSeconds();
+        long holdStart = System.nanoTime();
         Thread.sleep((long) (hold * 1000));
+        double idleCpu = ProcSampler.cpuPercent(cpuBefore, server.cpuSeconds(), System.nanoTime() - holdStart);
         long rssAfter = server.rssKiB();
         double heapAfter = heapUsed();
         ObjectNode probe = measure(1, "idle", 1, 1, conns.size());
@@ -193,6 +196,8 @@ final class Scenarios {
         out.put("heapBeforeBytes", heapBefore).put("heapAfterBytes", heapAfter);
         out.put("heapPerConnectionBytes", conns.isEmpty() ? 0 : Math.round((heapAfter - heapBefore) / conns.size()));
         out.put("probeDeliveryRatio", probe.path("deliveryRatio").asDouble());
+        // What merely holding the connections costs: timers and heartbeats, with nothing published.
+        out.put("serverCpuPctWhileIdle", round(idleCpu));
         return out;
     }
 
