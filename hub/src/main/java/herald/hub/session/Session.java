@@ -210,34 +210,63 @@ public final class Session extends AbstractBehavior<Session.Command> {
         }
     }
 
+    /**
+     * One handler for every message rather than a case per message type: a receive builder's cases
+     * (and a lambda for each) are built per session, about 1 KiB on every connection.
+     */
     @Override
     public Receive<Command> createReceive() {
         return newReceiveBuilder()
-                .onMessage(InboundStarted.class, started -> ack(started.ack()))
-                .onMessage(Inbound.class, this::onInbound)
-                .onMessage(Topic.Subscribed.class, this::onSubscribed)
-                .onMessage(Topic.Overflowed.class, overflowed -> slowConsumer())
-                .onMessage(Topic.Published.class, this::onPublished)
-                .onMessage(Topic.Conflicted.class, this::onConflicted)
-                .onMessage(Topic.Refused.class, this::onRefused)
-                .onMessageEquals(AuthTimedOut.INSTANCE, () -> deny(CloseCode.UNAUTHENTICATED, "not authenticated in time"))
-                .onMessageEquals(TokenExpired.INSTANCE, () -> deny(CloseCode.TOKEN_EXPIRED, "token expired"))
-                .onMessageEquals(SessionSubscriptions.SubscribeTimedOut.INSTANCE, this::onSubscribeTimedOut)
-                .onMessage(SessionSubscriptions.TopicTerminated.class, this::onTopicTerminated)
-                .onMessageEquals(InboundEnded.INSTANCE, this::onInboundEnded)
-                .onMessage(ConnectionEnded.class, this::onConnectionEnded)
-                .onMessage(Close.class, c -> {
-                    closeWith(c.code(), c.reason());
-                    return this;
-                })
-                .onMessage(StartSubscriptions.class, this::onStartSubscriptions)
-                .onMessage(Describe.class, this::onDescribe)
-                .onMessage(AuthDecided.class, this::onAuthDecided)
-                .onMessage(PublishDecided.class, this::onPublishDecided)
-                .onMessage(SessionSubscriptions.SubscribeDecided.class, this::onSubscribeDecided)
-                .onMessage(EndSubscriptions.class, this::onEndSubscriptions)
+                .onAnyMessage(this::dispatch)
                 .onSignal(PostStop.class, stop -> onPostStop())
                 .build();
+    }
+
+    /** Where each message goes; the frames of the connection come first, as the most frequent. */
+    private Behavior<Command> dispatch(Command message) {
+        if (message instanceof Inbound inbound) {
+            return onInbound(inbound);
+        } else if (message instanceof Topic.Published published) {
+            return onPublished(published);
+        } else if (message instanceof Topic.Subscribed subscribed) {
+            return onSubscribed(subscribed);
+        } else if (message instanceof Topic.Overflowed) {
+            return slowConsumer();
+        } else if (message instanceof Topic.Conflicted conflicted) {
+            return onConflicted(conflicted);
+        } else if (message instanceof Topic.Refused refused) {
+            return onRefused(refused);
+        } else if (message instanceof InboundStarted started) {
+            return ack(started.ack());
+        } else if (message == AuthTimedOut.INSTANCE) {
+            return deny(CloseCode.UNAUTHENTICATED, "not authenticated in time");
+        } else if (message == TokenExpired.INSTANCE) {
+            return deny(CloseCode.TOKEN_EXPIRED, "token expired");
+        } else if (message == SessionSubscriptions.SubscribeTimedOut.INSTANCE) {
+            return onSubscribeTimedOut();
+        } else if (message instanceof SessionSubscriptions.TopicTerminated terminated) {
+            return onTopicTerminated(terminated);
+        } else if (message == InboundEnded.INSTANCE) {
+            return onInboundEnded();
+        } else if (message instanceof ConnectionEnded ended) {
+            return onConnectionEnded(ended);
+        } else if (message instanceof Close c) {
+            closeWith(c.code(), c.reason());
+            return this;
+        } else if (message instanceof StartSubscriptions start) {
+            return onStartSubscriptions(start);
+        } else if (message instanceof Describe describe) {
+            return onDescribe(describe);
+        } else if (message instanceof AuthDecided decided) {
+            return onAuthDecided(decided);
+        } else if (message instanceof PublishDecided decided) {
+            return onPublishDecided(decided);
+        } else if (message instanceof SessionSubscriptions.SubscribeDecided decided) {
+            return onSubscribeDecided(decided);
+        } else if (message instanceof EndSubscriptions end) {
+            return onEndSubscriptions(end);
+        }
+        return Behaviors.unhandled();
     }
 
     private Behavior<Command> ack(ActorRef<Ack> ack) {
