@@ -7,6 +7,7 @@ import herald.hub.session.Outbound;
 import herald.hub.session.Session;
 import herald.protocol.CloseCode;
 import herald.protocol.FrameCodec;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -250,9 +251,6 @@ final class WebSocketFrames {
         private static final String CLOSE_GRACE = "grace";
         private static final String KEEP_ALIVE = "keep-alive";
         private static final String LINGER = "linger";
-        private static final ByteString OPEN = ByteString.fromString("[");
-        private static final ByteString COMMA = ByteString.fromString(",");
-        private static final ByteString CLOSE = ByteString.fromString("]");
         private static final Object PING = new FrameHandler.DirectAnswer(FrameEvent$.MODULE$.fullFrame(
                 Protocol$Opcode$Ping$.MODULE$, Option.empty(), ByteString.emptyByteString(), true, false, false, false));
 
@@ -490,14 +488,32 @@ final class WebSocketFrames {
                     }
                 }
 
-                /** Everything queued up to batch.max-bytes (a larger frame goes alone) as one JSON array. */
+                /**
+                 * Everything queued up to batch.max-bytes (a larger frame goes alone) as one JSON array,
+                 * written into one array sized first: concatenating ByteStrings would build a tree of
+                 * parts for every message, which cost batched connections more CPU than plain ones.
+                 */
                 private ByteString batch() {
-                    ByteString bytes = OPEN.concat(outbound.poll().utf8());
-                    for (int next = outbound.peekBytes(); next >= 0 && bytes.length() + next + 2 <= settings.batchMaxBytes();
+                    List<ByteString> frames = new ArrayList<>(4);
+                    ByteString first = outbound.poll().utf8();
+                    frames.add(first);
+                    int size = first.length() + 2;
+                    for (int next = outbound.peekBytes(); next >= 0 && size + next + 1 <= settings.batchMaxBytes();
                          next = outbound.peekBytes()) {
-                        bytes = bytes.concat(COMMA).concat(outbound.poll().utf8());
+                        ByteString frame = outbound.poll().utf8();
+                        frames.add(frame);
+                        size += frame.length() + 1;
                     }
-                    return bytes.concat(CLOSE);
+                    ByteBuffer array = ByteBuffer.allocate(size);
+                    array.put((byte) '[');
+                    for (int i = 0; i < frames.size(); i++) {
+                        if (i > 0) {
+                            array.put((byte) ',');
+                        }
+                        frames.get(i).copyToBuffer(array);
+                    }
+                    array.put((byte) ']');
+                    return ByteString.fromArrayUnsafe(array.array());
                 }
 
                 private Object dataFrame(ByteString bytes) {
