@@ -491,7 +491,7 @@ final class WebSocketFrames {
                 /**
                  * Everything queued up to batch.max-bytes (a larger frame goes alone) as one JSON array,
                  * written into one array sized first: concatenating ByteStrings would build a tree of
-                 * parts for every message, which cost batched connections more CPU than plain ones.
+                 * parts for every message, walked again by frame rendering and the socket write.
                  */
                 private ByteString batch() {
                     List<ByteString> frames = new ArrayList<>(4);
