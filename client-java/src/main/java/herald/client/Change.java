@@ -2,6 +2,7 @@ package herald.client;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import herald.protocol.Op;
 import herald.protocol.TopicNames;
 
 /**
@@ -17,10 +18,11 @@ public record Change(String topic, String op, String key, String event, String d
         if (!TopicNames.isValid(topic)) {
             throw new IllegalArgumentException("not a topic name (1 to 200 of A-Z a-z 0-9 _ . : @ / -): " + topic);
         }
-        if (!java.util.Set.of("set", "append", "delete", "clear").contains(op)) {
+        Op wire = Op.fromWire(op);
+        if (wire == null) {
             throw new IllegalArgumentException("op must be set, append, delete or clear, not " + op);
         }
-        if ((op.equals("set") || op.equals("delete")) && (key == null || key.isEmpty())) {
+        if (wire.takesKey() && (key == null || key.isEmpty())) {
             throw new IllegalArgumentException(op + " needs a key");
         }
         if (data != null) {
@@ -55,5 +57,16 @@ public record Change(String topic, String op, String key, String event, String d
 
     public Change withIfVersion(long version) {
         return new Change(topic, op, key, event, data, version, idem);
+    }
+
+    /** The protocol's record of this change, which writes the wire form; {@code data} as Jackson prints it. */
+    herald.protocol.Change toWire() {
+        String printed;
+        try {
+            printed = data == null ? null : JSON.readTree(data).toString();
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("data was checked when the change was made", e);
+        }
+        return new herald.protocol.Change(topic, Op.fromWire(op), key, event, printed, ifVersion, idem);
     }
 }

@@ -3,8 +3,9 @@ package herald.client;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import herald.protocol.ClientFrame;
+import herald.protocol.FrameCodec;
+import herald.protocol.Position;
 import herald.protocol.TopicNames;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -204,7 +205,7 @@ public final class HeraldClient implements AutoCloseable {
         TopicView view = views.remove(topic);
         if (view != null) {
             loop.execute(() -> {
-                send(object("unsubscribe").set("topics", JSON.createArrayNode().add(topic)));
+                send(new ClientFrame.Unsubscribe(null, List.of(topic)));
                 view.status(TopicView.Status.CLOSED, null);
             });
         }
@@ -237,7 +238,7 @@ public final class HeraldClient implements AutoCloseable {
         URI uri = URI.create(scheme + "://" + options.url.getRawAuthority() + "/api/publish");
         HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(changeJson(once).toString()));
+                .POST(HttpRequest.BodyPublishers.ofString(FrameCodec.json(once.toWire())));
         if (options.apiKey != null) {
             request.header("Authorization", "Bearer " + options.apiKey);
         }
@@ -444,7 +445,7 @@ public final class HeraldClient implements AutoCloseable {
             return;
         }
         pongAwaited = true;
-        send(object("ping"));
+        send(new ClientFrame.Ping(null));
     }
 
     /** In-band refresh shortly before the token's exp, when a token supplier can give a new one. */
@@ -460,7 +461,7 @@ public final class HeraldClient implements AutoCloseable {
         refreshTask = loop.schedule(() -> {
             if (state == State.OPEN) {
                 token = options.token.get();
-                send(object("auth").put("token", token));
+                send(new ClientFrame.Auth(null, token));
             }
         }, in, TimeUnit.MILLISECONDS);
     }
@@ -511,34 +512,29 @@ public final class HeraldClient implements AutoCloseable {
         if (state != State.OPEN || subscribing.isEmpty()) {
             return;
         }
-        ObjectNode frame = object("subscribe").put("id", nextId());
-        ArrayNode topics = frame.putArray("topics");
-        ObjectNode since = JSON.createObjectNode();
+        List<String> topics = new ArrayList<>(subscribing.size());
+        Map<String, Position> since = new LinkedHashMap<>();
         for (TopicView view : subscribing) {
             topics.add(view.topic());
-            Map<String, Object> position = resume ? view.position() : null;
+            Position position = resume ? view.position() : null;
             if (position != null) {
-                since.set(view.topic(), JSON.valueToTree(position));
+                since.put(view.topic(), position);
             }
         }
-        if (!since.isEmpty()) {
-            frame.set("since", since);
-        }
-        send(frame);
+        send(new ClientFrame.Subscribe(nextId(), topics, since.isEmpty() ? null : since));
     }
 
     private void sendPublish(Pending pending) {
         String id = nextId();
         Pending sent = new Pending(pending.change(), id, pending.result());
         inFlight.put(id, sent);
-        ObjectNode frame = changeJson(pending.change());
-        frame.put("type", "publish").put("id", id);
-        send(frame);
+        send(new ClientFrame.Publish(id, pending.change().toWire()));
     }
 
-    private void send(ObjectNode frame) {
+    /** Written by the protocol's own records, as the server reads them. */
+    private void send(ClientFrame frame) {
         if (socket != null) {
-            socket.sendText(frame.toString(), true);
+            socket.sendText(FrameCodec.json(frame), true);
         }
     }
 
@@ -564,30 +560,6 @@ public final class HeraldClient implements AutoCloseable {
 
     private String nextId() {
         return "j" + (++ids);
-    }
-
-    private static ObjectNode object(String type) {
-        return JSON.createObjectNode().put("type", type);
-    }
-
-    private static ObjectNode changeJson(Change change) {
-        ObjectNode json = JSON.createObjectNode().put("topic", change.topic()).put("op", change.op());
-        if (change.key() != null) {
-            json.put("key", change.key());
-        }
-        if (change.event() != null) {
-            json.put("event", change.event());
-        }
-        if (change.data() != null) {
-            json.set("data", parse(change.data()));
-        }
-        if (change.ifVersion() != null) {
-            json.put("ifVersion", change.ifVersion());
-        }
-        if (change.idem() != null) {
-            json.put("idem", change.idem());
-        }
-        return json;
     }
 
     private static JsonNode parse(String text) {

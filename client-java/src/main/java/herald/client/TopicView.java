@@ -1,6 +1,7 @@
 package herald.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import herald.protocol.Position;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -82,8 +83,8 @@ public final class TopicView {
     }
 
     /** Where a resubscribe resumes from, or null when the view holds nothing yet. */
-    synchronized Map<String, Object> position() {
-        return epoch == null ? null : Map.of("epoch", epoch, "seq", seq);
+    synchronized Position position() {
+        return epoch == null ? null : new Position(epoch, seq);
     }
 
     /**
@@ -126,10 +127,7 @@ public final class TopicView {
             }
             String key = frame.path("key").asText(null);
             switch (frame.path("op").asText()) {
-                case "set", "append" -> {
-                    entries.remove(key);
-                    entries.put(key, new Entry(key, next, frame.path("event").asText(null), frame.path("data")));
-                }
+                case "set", "append" -> put(key, next, frame);
                 case "delete" -> entries.remove(key);
                 case "clear" -> entries.clear();
                 default -> {
@@ -151,9 +149,13 @@ public final class TopicView {
     }
 
     private void put(JsonNode entry) {
-        String key = entry.path("key").asText();
+        put(entry.path("key").asText(), entry.path("seq").asLong(), entry);
+    }
+
+    /** The entry {@code key} at {@code seq}, last in order; its event and data are those of {@code source} (an entry or an event). */
+    private void put(String key, long seq, JsonNode source) {
         entries.remove(key);
-        entries.put(key, new Entry(key, entry.path("seq").asLong(), entry.path("event").asText(null), entry.path("data")));
+        entries.put(key, new Entry(key, seq, source.path("event").asText(null), source.path("data")));
     }
 
     private void changed() {

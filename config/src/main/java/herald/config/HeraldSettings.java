@@ -174,7 +174,6 @@ public record HeraldSettings(
         }
     }
 
-
     /**
      * @param httpConnections TCP connections allowed beyond {@code maxConnections}: HTTP API calls, health
      *                        checks, and connections before their upgrade

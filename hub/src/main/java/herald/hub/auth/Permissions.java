@@ -29,5 +29,4 @@ public final class Permissions {
     public boolean canPublish(String topic) {
         return TopicPattern.anyMatches(publish, topic);
     }
-
 }
