@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.AfterAll;
@@ -83,10 +84,10 @@ class OpenApiTest {
             assertTrue(status == 404 || (path.startsWith("/api/topics/") && status == 400),
                     "GET " + path + " is not documented, but answered " + status);
         }
-        for (JsonNode pathItem : iterable(openApi.get("paths"))) {
-            String template = pathItem.get("name").asText();
+        for (Map.Entry<String, JsonNode> pathItem : paths()) {
+            String template = pathItem.getKey();
             for (String method : METHODS) {
-                if (!pathItem.get("item").has(method.toLowerCase())) {
+                if (!pathItem.getValue().has(method.toLowerCase())) {
                     int status = send(method, concrete(template)).statusCode();
                     assertEquals(405, status, method + " " + template + " is not documented, but answered " + status);
                 }
@@ -116,10 +117,10 @@ class OpenApiTest {
 
     private static Set<String> documentedOperations() {
         Set<String> operations = new TreeSet<>();
-        for (JsonNode pathItem : iterable(openApi.get("paths"))) {
+        for (Map.Entry<String, JsonNode> pathItem : paths()) {
             for (String method : METHODS) {
-                if (pathItem.get("item").has(method.toLowerCase())) {
-                    operations.add(method + " " + pathItem.get("name").asText());
+                if (pathItem.getValue().has(method.toLowerCase())) {
+                    operations.add(method + " " + pathItem.getKey());
                 }
             }
         }
@@ -149,11 +150,11 @@ class OpenApiTest {
         node.forEach(child -> collectSchemaFiles(child, files));
     }
 
-    /** The entries of an object node as {name, item} pairs. */
-    private static List<JsonNode> iterable(JsonNode object) {
-        List<JsonNode> entries = new ArrayList<>();
-        object.fields().forEachRemaining(e -> entries.add(YAML.createObjectNode().put("name", e.getKey()).set("item", e.getValue())));
-        return entries;
+    /** The document's paths: template and path item. */
+    private static List<Map.Entry<String, JsonNode>> paths() {
+        List<Map.Entry<String, JsonNode>> paths = new ArrayList<>();
+        openApi.get("paths").fields().forEachRemaining(paths::add);
+        return paths;
     }
 
     private static HttpResponse<String> send(String method, String path) throws Exception {
