@@ -9,7 +9,6 @@ import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.event.Logging;
-import org.apache.pekko.event.LoggingAdapter;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
@@ -22,14 +21,14 @@ import org.apache.pekko.http.scaladsl.settings.WebSocketSettings;
 final class WebSocketEndpoint {
     private final Hub hub;
     private final ActorSystem<?> system;
-    private final WebSocketSettings pekkoSettings;
-    private final LoggingAdapter log;
+    private final WebSocketFrames frames;
 
     WebSocketEndpoint(Hub hub, ActorSystem<?> system) {
         this.hub = hub;
         this.system = system;
-        this.pekkoSettings = (WebSocketSettings) ServerSettings.create(system.classicSystem()).getWebsocketSettings();
-        this.log = Logging.getLogger(system.classicSystem(), "herald.http.WebSocketFrames");
+        this.frames = new WebSocketFrames(
+                (WebSocketSettings) ServerSettings.create(system.classicSystem()).getWebsocketSettings(),
+                hub.settings().websocket(), Logging.getLogger(system.classicSystem(), "herald.http.WebSocketFrames"));
     }
 
     /** @param principal null when the client authenticates later with an auth frame */
@@ -37,11 +36,11 @@ final class WebSocketEndpoint {
         Session.Identity identity = new Session.Identity(Sessions.newId(), remoteAddress, Session.Transport.WEBSOCKET);
         Audit.accepted(identity.sessionId(), principal == null ? null : principal.user(), remoteAddress, "WebSocket");
         CompletableFuture<ActorRef<Session.Command>> session = new CompletableFuture<>();
-        return WebSocketFrames.handle(upgrade, materializer -> {
+        return frames.handle(upgrade, materializer -> {
                     Sessions.Started connection = Sessions.start(identity, principal, slot, hub, system);
                     session.complete(connection.session());
                     return new WebSocketFrames.Wiring(connection.session(), connection.outbound());
-                }, pekkoSettings, hub.settings().websocket(), log,
+                },
                 ended -> session.thenAccept(ref ->
                         ref.tell(new Session.ConnectionEnded(ended.code(), ended.reason(), ended.byClient()))));
     }

@@ -84,7 +84,28 @@ final class WebSocketFrames {
     /** A peer close frame without a code (RFC 6455's 1005). */
     private static final int NO_STATUS = 1005;
 
-    private WebSocketFrames() {
+    private final HeraldSettings.WebSocket settings;
+    private final LoggingAdapter log;
+    /** Frames in, frames out: Pekko's lower layers and Herald's stages. */
+    @SuppressWarnings("rawtypes")
+    private final org.apache.pekko.stream.scaladsl.Flow frameStack;
+    /** Bytes in, bytes out: Pekko's framing, {@link #frameStack} and write coalescing. */
+    @SuppressWarnings("rawtypes")
+    private final org.apache.pekko.stream.scaladsl.Flow byteStack;
+
+    /**
+     * Builds the connection stack once, for every connection of this server. Pekko HTTP keeps an
+     * upgraded connection's flow for as long as the connection lives (its response renderer holds
+     * it), so a flow composed per connection costs each connection its whole blueprint: about 5 KiB
+     * of traversal nodes, modules and shapes. Per connection only an attribute, {@link
+     * PerConnection}, is added; the stages find their connection's session through it.
+     */
+    @SuppressWarnings("unchecked")
+    WebSocketFrames(WebSocketSettings pekkoSettings, HeraldSettings.WebSocket settings, LoggingAdapter log) {
+        this.settings = settings;
+        this.log = log;
+        this.frameStack = stack(pekkoSettings, settings, log);
+        this.byteStack = WebSocket$.MODULE$.framing().join(frameStack).via(COALESCE);
     }
 
     /** What a connection needs once it is materialized: its session, and the buffer its frames come from. */
@@ -102,12 +123,10 @@ final class WebSocketFrames {
      * called once when the connection is over, however it ended. A client that offers
      * {@value #BATCH} gets it, and its frames batched; one that offers {@value #PLAIN} gets that.
      */
-    static HttpResponse handle(WebSocketUpgrade upgrade, Function<Materializer, Wiring> start,
-                               WebSocketSettings pekkoSettings, HeraldSettings.WebSocket settings,
-                               LoggingAdapter log, Consumer<Ended> onEnded) {
+    HttpResponse handle(WebSocketUpgrade upgrade, Function<Materializer, Wiring> start, Consumer<Ended> onEnded) {
         if (!(upgrade instanceof UpgradeToWebSocketLowLevel lowLevel)) {
             log.warning("Pekko HTTP's WebSocket internals changed; close codes fall back to 1000/1011");
-            return publicApi(upgrade, start, settings, onEnded);
+            return publicApi(upgrade, start, onEnded);
         }
         String subprotocol = null;
         for (String offered : upgrade.getRequestedProtocols()) {
@@ -115,14 +134,13 @@ final class WebSocketFrames {
                 subprotocol = offered;
             }
         }
-        boolean batched = BATCH.equals(subprotocol);
-        return coalescingWrites(lowLevel.handleFrames(stack(start, pekkoSettings, settings, batched, log, onEnded),
-                Option.apply(subprotocol)), log);
+        Attributes connection = Attributes.apply(new PerConnection(start, BATCH.equals(subprotocol), onEnded));
+        return withSharedStack(lowLevel.handleFrames(frameStack.addAttributes(connection), Option.apply(subprotocol)),
+                connection);
     }
 
     /** Pekko's public message API: every close is 1000 or 1011, and nothing is batched. */
-    private static HttpResponse publicApi(WebSocketUpgrade upgrade, Function<Materializer, Wiring> start,
-                                          HeraldSettings.WebSocket settings, Consumer<Ended> onEnded) {
+    private HttpResponse publicApi(WebSocketUpgrade upgrade, Function<Materializer, Wiring> start, Consumer<Ended> onEnded) {
         Flow<Message, Message, NotUsed> handler = Flow.<Message, Message, NotUsed>fromMaterializer((mat, attrs) -> {
             Wiring wiring = start.apply(mat);
             long timeout = settings.idleTimeout().toMillis();
@@ -153,28 +171,30 @@ final class WebSocketFrames {
             .asScala();
 
     /**
-     * Lets a connection's rendered frames pile up into one socket write while the previous write is
-     * still in flight. Pekko's TCP stage sends its connection actor one {@code Write} per element and
-     * waits for the acknowledgement, so without this every frame costs two actor messages and a
-     * system call; under load a busy connection now pays them once per batch, and an idle one still
-     * writes each frame at once. A stalled client holds at most {@link #MAX_WRITE_BYTES} here on top
-     * of its outbound queue's bound.
+     * Puts the shared {@link #byteStack} with the connection's attribute where Pekko's handshake put
+     * the flow it composed for this connection ({@code framing.join(frameStack)}, now garbage). The
+     * byte-level flow of an upgraded connection travels in the response, in Pekko's internal {@link
+     * UpgradeToOtherProtocolResponseHeader}.
      *
-     * <p>The byte-level flow of an upgraded connection travels in the response, in Pekko's internal
-     * {@link UpgradeToOtherProtocolResponseHeader}; the response is rebuilt with that flow wrapped.
+     * <p>The shared stack also ends in write coalescing: a connection's rendered frames pile up into
+     * one socket write while the previous write is still in flight. Pekko's TCP stage sends its
+     * connection actor one {@code Write} per element and waits for the acknowledgement, so without
+     * it every frame costs two actor messages and a system call; under load a busy connection pays
+     * them once per batch, and an idle one still writes each frame at once. A stalled client holds at
+     * most {@link #MAX_WRITE_BYTES} there on top of its outbound queue's bound.
      */
     @SuppressWarnings("unchecked")
-    private static HttpResponse coalescingWrites(HttpResponse response, LoggingAdapter log) {
+    private HttpResponse withSharedStack(HttpResponse response, Attributes connection) {
         List<HttpHeader> headers = new ArrayList<>();
-        boolean wrapped = false;
+        boolean replaced = false;
         for (HttpHeader header : response.getHeaders()) {
-            if (header instanceof UpgradeToOtherProtocolResponseHeader upgrade) {
-                header = new UpgradeToOtherProtocolResponseHeader(upgrade.handler().via(COALESCE));
-                wrapped = true;
+            if (header instanceof UpgradeToOtherProtocolResponseHeader) {
+                header = new UpgradeToOtherProtocolResponseHeader(byteStack.addAttributes(connection));
+                replaced = true;
             }
             headers.add(header);
         }
-        if (!wrapped) {
+        if (!replaced) {
             log.warning("Pekko HTTP's upgrade internals changed; WebSocket frames are written one by one");
             return response;
         }
@@ -182,21 +202,16 @@ final class WebSocketFrames {
     }
 
     /**
-     * The stack: Pekko's masking, frame logging and frame handling (unmasking, control frames,
-     * fragments, UTF-8, the close handshake), a tap that notes when anything arrived (pongs too, which
-     * frame handling consumes), and Herald's one {@link Connection} stage on top.
+     * The frame stack: Pekko's masking, frame logging and frame handling (unmasking, control frames,
+     * fragments, UTF-8, the close handshake), {@link InboundActivity} that notes when anything arrived
+     * (pongs too, which frame handling consumes), and Herald's one {@link Connection} stage on top.
      */
     @SuppressWarnings({"unchecked", "rawtypes"})
-    private static org.apache.pekko.stream.scaladsl.Flow stack(
-            Function<Materializer, Wiring> start, WebSocketSettings pekkoSettings,
-            HeraldSettings.WebSocket settings, boolean batched, LoggingAdapter log, Consumer<Ended> onEnded) {
+    private static org.apache.pekko.stream.scaladsl.Flow stack(WebSocketSettings pekkoSettings,
+                                                                HeraldSettings.WebSocket settings, LoggingAdapter log) {
         WebSocket$ ws = WebSocket$.MODULE$;
-        LastInbound lastInbound = new LastInbound();
         org.apache.pekko.stream.scaladsl.BidiFlow activityTap = org.apache.pekko.stream.javadsl.BidiFlow
-                .fromFlows(Flow.create().map(frame -> {
-                    lastInbound.nanos = System.nanoTime();
-                    return frame;
-                }), Flow.create())
+                .fromFlows(Flow.fromGraph(new InboundActivity()), Flow.create())
                 .asScala();
         org.apache.pekko.stream.scaladsl.BidiFlow layers = ((org.apache.pekko.stream.scaladsl.BidiFlow)
                 ws.masking(true, pekkoSettings.randomFactory()))
@@ -205,8 +220,7 @@ final class WebSocketFrames {
                 // Frame handling's own close deadline is checked only on ticks, which nothing sends:
                 // Connection enforces close-grace itself.
                 .atop(ws.frameHandling(true, finite(settings.closeGrace()), log));
-        return layers.join(org.apache.pekko.stream.scaladsl.Flow.fromGraph(
-                new Connection(start, settings, batched, lastInbound, onEnded)));
+        return layers.join(org.apache.pekko.stream.scaladsl.Flow.fromGraph(new Connection(settings)));
     }
 
     private static FiniteDuration finite(Duration d) {
@@ -220,9 +234,62 @@ final class WebSocketFrames {
         }
     }
 
-    /** When the last inbound frame arrived; written and read inside one connection's stream only. */
-    private static final class LastInbound {
-        long nanos = System.nanoTime();
+    /**
+     * What is a connection's own, handed to the shared stack as an attribute: every stage's
+     * {@code createLogic} sees the attributes of the flows around it. Fields are written and read
+     * inside the one connection's stream only.
+     */
+    private static final class PerConnection implements Attributes.Attribute {
+        final Function<Materializer, Wiring> start;
+        final boolean batched;
+        final Consumer<Ended> onEnded;
+        /** When the last inbound frame arrived, pongs included. */
+        long lastInboundNanos = System.nanoTime();
+
+        PerConnection(Function<Materializer, Wiring> start, boolean batched, Consumer<Ended> onEnded) {
+            this.start = start;
+            this.batched = batched;
+            this.onEnded = onEnded;
+        }
+
+        static PerConnection of(Attributes attributes) {
+            return attributes.getAttribute(PerConnection.class)
+                    .orElseThrow(() -> new IllegalStateException("a connection stack materialized without its connection"));
+        }
+    }
+
+    /** Notes the time of every inbound frame, below frame handling so that pongs count too. */
+    private static final class InboundActivity extends GraphStage<FlowShape<Object, Object>> {
+        private final Inlet<Object> in = Inlet.create("InboundActivity.in");
+        private final Outlet<Object> out = Outlet.create("InboundActivity.out");
+        private final FlowShape<Object, Object> shape = FlowShape.of(in, out);
+
+        @Override
+        public FlowShape<Object, Object> shape() {
+            return shape;
+        }
+
+        @Override
+        public GraphStageLogic createLogic(Attributes attributes) {
+            PerConnection connection = PerConnection.of(attributes);
+            return new GraphStageLogic(shape) {
+                {
+                    setHandler(in, new AbstractInHandler() {
+                        @Override
+                        public void onPush() {
+                            connection.lastInboundNanos = System.nanoTime();
+                            push(out, grab(in));
+                        }
+                    });
+                    setHandler(out, new AbstractOutHandler() {
+                        @Override
+                        public void onPull() {
+                            pull(in);
+                        }
+                    });
+                }
+            };
+        }
     }
 
     /**
@@ -257,19 +324,10 @@ final class WebSocketFrames {
         private final Inlet<Object> in = Inlet.create("Connection.in");
         private final Outlet<Object> out = Outlet.create("Connection.out");
         private final FlowShape<Object, Object> shape = FlowShape.of(in, out);
-        private final Function<Materializer, Wiring> start;
         private final HeraldSettings.WebSocket settings;
-        private final boolean batched;
-        private final LastInbound lastInbound;
-        private final Consumer<Ended> onEnded;
 
-        Connection(Function<Materializer, Wiring> start, HeraldSettings.WebSocket settings, boolean batched,
-                   LastInbound lastInbound, Consumer<Ended> onEnded) {
-            this.start = start;
+        Connection(HeraldSettings.WebSocket settings) {
             this.settings = settings;
-            this.batched = batched;
-            this.lastInbound = lastInbound;
-            this.onEnded = onEnded;
         }
 
         @Override
@@ -279,6 +337,7 @@ final class WebSocketFrames {
 
         @Override
         public GraphStageLogic createLogic(Attributes attributes) {
+            PerConnection connection = PerConnection.of(attributes);
             return new TimerGraphStageLogic(shape) {
                 private ActorRef<Session.Command> session;
                 private Outbound outbound;
@@ -331,7 +390,7 @@ final class WebSocketFrames {
 
                 @Override
                 public void preStart() {
-                    Wiring wiring = start.apply(materializer());
+                    Wiring wiring = connection.start.apply(materializer());
                     session = wiring.session();
                     outbound = wiring.outbound();
                     ack = Adapter.toTyped(getStageActor(message -> {
@@ -470,12 +529,12 @@ final class WebSocketFrames {
                     Outbound.Ending how = outbound.ending();
                     int first = outbound.peekBytes();
                     if (first >= 0) {
-                        if (batched && how == null && settings.batchLinger() != null && !lingered) {
+                        if (connection.batched && how == null && settings.batchLinger() != null && !lingered) {
                             scheduleOnce(LINGER, settings.batchLinger());
                             return;
                         }
                         lingered = false;
-                        push(out, dataFrame(batched ? batch() : outbound.poll().utf8()));
+                        push(out, dataFrame(connection.batched ? batch() : outbound.poll().utf8()));
                         lastOutboundNanos = System.nanoTime();
                     } else if (how != null) {
                         if (how.close() == null) {
@@ -561,7 +620,7 @@ final class WebSocketFrames {
                         if (closingByServer || peerClosed) {
                             return;
                         }
-                        long left = settings.idleTimeout().toNanos() - (System.nanoTime() - lastInbound.nanos);
+                        long left = settings.idleTimeout().toNanos() - (System.nanoTime() - connection.lastInboundNanos);
                         if (left <= 0) {
                             closeByServer(CloseCode.IDLE, "idle: nothing received for " + settings.idleTimeout().toSeconds() + "s");
                         } else {
@@ -601,7 +660,7 @@ final class WebSocketFrames {
                     if (outbound != null) {
                         outbound.detach();
                     }
-                    onEnded.accept(ended != null ? ended
+                    connection.onEnded.accept(ended != null ? ended
                             : new Ended(ABNORMAL_CLOSURE, "connection dropped without a close frame", true));
                 }
             };
