@@ -22,6 +22,9 @@ import org.apache.pekko.event.LoggingAdapter;
 import org.apache.pekko.http.impl.engine.server.UpgradeToOtherProtocolResponseHeader;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent$;
 import org.apache.pekko.http.impl.engine.ws.FrameHandler;
+import org.apache.pekko.http.impl.engine.ws.FrameHandler$;
+import org.apache.pekko.http.impl.engine.ws.FrameOutHandler$;
+import org.apache.pekko.http.impl.engine.ws.Masking$;
 import org.apache.pekko.http.impl.engine.ws.FrameLogger$;
 import org.apache.pekko.http.impl.engine.ws.Protocol$Opcode$Ping$;
 import org.apache.pekko.http.impl.engine.ws.Protocol$Opcode$Text$;
@@ -60,13 +63,14 @@ import scala.runtime.BoxedUnit;
  * browser reads as {@code CloseEvent.code}. And its message API costs a connection dozens of stage
  * logics (a substream per message, routers, merges, a tick source), most of an idle connection's
  * heap. The request's upgrade attribute is, at run time, an {@link UpgradeToWebSocketLowLevel} whose
- * {@code handleFrames} takes a frame-level flow. This class keeps Pekko's lower layers (masking,
- * frame logging, frame handling: unmasking, ping/pong, fragments, UTF-8 checks and the close
+ * {@code handleFrames} takes a frame-level flow. This class keeps Pekko's lower layers (framing,
+ * unmasking, frame logging, frame handling: ping/pong, fragments, UTF-8 checks and the close
  * handshake all stay Pekko's) and puts one stage of Herald's on top, {@link Connection}, which does
  * everything else a connection needs: messages to the session, frames (batched or not) from its
  * buffer, close codes, idle and keep-alive, close-grace. Frames are UTF-8 already, encoded once per
- * change for all subscribers. Below frame handling a tap notes the time of every inbound frame
- * (pongs included) for the idle timeout.
+ * change for all subscribers. Below frame handling {@link InboundActivity} notes the time of every
+ * inbound frame (pongs included) for the idle timeout. The whole stack is one blueprint for every
+ * connection of a server; what is a connection's own reaches its stages as an attribute.
  *
  * <p>Checked against Pekko HTTP 1.3.0 (the internal names used here are unchanged since 1.0.0). If an
  * upgrade breaks them, the upgrade attribute is not the low-level type and {@link #handle} falls back
@@ -202,25 +206,24 @@ final class WebSocketFrames {
     }
 
     /**
-     * The frame stack: Pekko's masking, frame logging and frame handling (unmasking, control frames,
-     * fragments, UTF-8, the close handshake), {@link InboundActivity} that notes when anything arrived
-     * (pongs too, which frame handling consumes), and Herald's one {@link Connection} stage on top.
+     * The frame stack, one line of stages: Pekko's unmasking, {@link InboundActivity} noting when
+     * anything arrived (pongs too, which frame handling consumes), Pekko's frame handling (control
+     * frames, fragments, UTF-8, the close handshake), Herald's one {@link Connection} stage, and
+     * Pekko's outbound frame handling. Pekko's own composition of the same stages as bidi-flows adds
+     * an identity stage for the outbound masking a server does not do.
      */
     @SuppressWarnings({"unchecked", "rawtypes"})
     private static org.apache.pekko.stream.scaladsl.Flow stack(WebSocketSettings pekkoSettings,
                                                                 HeraldSettings.WebSocket settings, LoggingAdapter log) {
-        WebSocket$ ws = WebSocket$.MODULE$;
-        org.apache.pekko.stream.scaladsl.BidiFlow activityTap = org.apache.pekko.stream.javadsl.BidiFlow
-                .fromFlows(Flow.fromGraph(new InboundActivity()), Flow.create())
-                .asScala();
-        org.apache.pekko.stream.scaladsl.BidiFlow layers = ((org.apache.pekko.stream.scaladsl.BidiFlow)
-                ws.masking(true, pekkoSettings.randomFactory()))
-                .atop(FrameLogger$.MODULE$.logFramesIfEnabled(pekkoSettings.logFrames()))
-                .atop(activityTap)
+        org.apache.pekko.stream.scaladsl.Flow handling = org.apache.pekko.stream.scaladsl.Flow.fromGraph(new InboundActivity());
+        handling = handling.via(FrameHandler$.MODULE$.create(true)).via(new Connection(settings))
                 // Frame handling's own close deadline is checked only on ticks, which nothing sends:
                 // Connection enforces close-grace itself.
-                .atop(ws.frameHandling(true, finite(settings.closeGrace()), log));
-        return layers.join(org.apache.pekko.stream.scaladsl.Flow.fromGraph(new Connection(settings)));
+                .via(FrameOutHandler$.MODULE$.create(true, finite(settings.closeGrace()), log));
+        if (pekkoSettings.logFrames()) {
+            handling = FrameLogger$.MODULE$.bidi().join(handling);
+        }
+        return Masking$.MODULE$.unmaskIf(true).via(handling);
     }
 
     private static FiniteDuration finite(Duration d) {
