@@ -327,6 +327,9 @@ final class Scenarios {
         }
         List<Clients.Conn> conns = connect(n, topics);
         long before = clients.snapshots.get();
+        ProcSampler self = new ProcSampler((int) ProcessHandle.current().pid());
+        double serverCpuBefore = server.cpuSeconds();
+        double selfCpuBefore = self.cpuSeconds();
         long start = System.nanoTime();
         conns.forEach(Clients.Conn::drop);
         List<Clients.Conn> back = connect(n, topics);
@@ -335,6 +338,9 @@ final class Scenarios {
         out.put("topicsPerClient", topicCount);
         out.put("reconnected", back.size()).put("freshSnapshots", clients.snapshots.get() - before);
         out.put("secondsUntilAllFresh", round(seconds));
+        // Which side the storm waits on: both share this machine's cores.
+        out.put("serverCpuSeconds", round(server.cpuSeconds() - serverCpuBefore));
+        out.put("loadGeneratorCpuSeconds", round(self.cpuSeconds() - selfCpuBefore));
         return out;
     }
 
