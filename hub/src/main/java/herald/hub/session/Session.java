@@ -30,6 +30,8 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One client connection: reads its frames one at a time and dispatches them. What it does with them
@@ -46,6 +48,12 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * replies to a subscribe come in the request's order and a later frame never overtakes it.
  */
 public final class Session extends AbstractBehavior<Session.Command> {
+    /**
+     * One logger for all sessions: an actor's own ({@code getLog()}) is built per actor, by walking
+     * the stack for its class, which a reconnect storm pays on every connection. The session id
+     * still reaches each line through the MDC that {@link Behaviors#withMdc} sets.
+     */
+    private static final Logger LOG = LoggerFactory.getLogger(Session.class);
 
     /**
      * Not sealed: the topics' notices ({@link Topic.Notice}) are session commands too, and outside a
@@ -182,7 +190,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
                 this::refuse);
         this.close = new SessionClose(identity, outbound, metrics);
         metrics.connectionOpened();
-        context.getLog().info("Connection opened: session [{}] user [{}] remote [{}] via [{}]",
+        LOG.info("Connection opened: session [{}] user [{}] remote [{}] via [{}]",
                 identity.sessionId(), auth.user(), identity.remoteAddress(), identity.transport());
         if (!connections.add(identity.sessionId(), context.getSelf(), outbound, slot)) {
             // Its place was given back: the connection took longer than the request deadline to start.
@@ -384,7 +392,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
         ClientFrame.Publish publish = decided.publish();
         String topic = publish.change().topic();
         if (decided.verdict() instanceof Hooks.Unavailable unavailable) {
-            getContext().getLog().warn("Publish hook unavailable for session [{}] user [{}] topic [{}]: {}",
+            LOG.warn("Publish hook unavailable for session [{}] user [{}] topic [{}]: {}",
                     identity.sessionId(), auth.user(), topic, unavailable.message());
             reject(new InvalidFrameException(ErrorCode.UNAVAILABLE, publish.id(), topic,
                     "the publish hook did not decide: " + unavailable.message()));
@@ -454,7 +462,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
             return;
         }
         timers.cancel(AuthTimedOut.INSTANCE);
-        getContext().getLog().info("Authenticated: session [{}] user [{}] remote [{}]",
+        LOG.info("Authenticated: session [{}] user [{}] remote [{}]",
                 identity.sessionId(), auth.user(), identity.remoteAddress());
         welcome();
     }
@@ -520,7 +528,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
         List<String> ended = end.topics().stream().filter(subscriptions::holds).toList();
         if (!ended.isEmpty()) {
             ended.forEach(subscriptions::leave);
-            getContext().getLog().info("Operator unsubscribed session [{}] user [{}] remote [{}] from {}",
+            LOG.info("Operator unsubscribed session [{}] user [{}] remote [{}] from {}",
                     identity.sessionId(), auth.user(), identity.remoteAddress(), ended);
             send(new ServerFrame.Unsubscribed(null, ended));
         }
@@ -608,7 +616,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     private Behavior<Command> slowConsumer() {
         if (!close.closing()) {
             metrics.slowConsumerCloses.increment();
-            getContext().getLog().warn(
+            LOG.warn(
                     "Slow consumer closed with 4008: session [{}] user [{}] remote [{}] queued [{}] frames [{}] bytes",
                     identity.sessionId(), auth.user(), identity.remoteAddress(), outbound.queuedFrames(), outbound.queuedBytes());
             closeWith(CloseCode.SLOW_CONSUMER, "slow consumer: outbound buffer overflowed");
@@ -620,7 +628,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
         rejectedFrames++;
         metrics.rejected(e.code());
         if (rejectedFrames <= LOGGED_REJECTIONS) {
-            getContext().getLog().warn("Rejected frame from session [{}] user [{}] remote [{}]: {} {}{}",
+            LOG.warn("Rejected frame from session [{}] user [{}] remote [{}]: {} {}{}",
                     identity.sessionId(), auth.user(), identity.remoteAddress(), e.code().wireName(),
                     e.getMessage(), rejectedFrames == LOGGED_REJECTIONS ? " (further rejections are only counted)" : "");
         }
@@ -653,7 +661,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
     private Behavior<Command> onConnectionEnded(ConnectionEnded ended) {
         subscriptions.leaveAll();
-        close.record(ended, auth.user(), rejectedFrames, getContext().getLog());
+        close.record(ended, auth.user(), rejectedFrames, LOG);
         return Behaviors.stopped();
     }
 
@@ -674,7 +682,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
                 outbound.close(CloseCode.INTERNAL_ERROR, "internal error");
                 ended = new ConnectionEnded(CloseCode.INTERNAL_ERROR.code(), "internal error: the session failed", false);
             }
-            close.record(ended, auth.user(), rejectedFrames, getContext().getLog());
+            close.record(ended, auth.user(), rejectedFrames, LOG);
         }
         connections.remove(identity.sessionId());
         return this;
