@@ -261,11 +261,17 @@ final class WebSocketFrames {
         }
     }
 
-    /** Notes the time of every inbound frame, below frame handling so that pongs count too. */
-    private static final class InboundActivity extends GraphStage<FlowShape<Object, Object>> {
-        private final Inlet<Object> in = Inlet.create("InboundActivity.in");
-        private final Outlet<Object> out = Outlet.create("InboundActivity.out");
-        private final FlowShape<Object, Object> shape = FlowShape.of(in, out);
+    /** A stage of the shared stack: one blueprint, whose logic finds its connection in its attributes. */
+    private abstract static class ConnectionStage extends GraphStage<FlowShape<Object, Object>> {
+        final Inlet<Object> in;
+        final Outlet<Object> out;
+        private final FlowShape<Object, Object> shape;
+
+        ConnectionStage(String name) {
+            in = Inlet.create(name + ".in");
+            out = Outlet.create(name + ".out");
+            shape = FlowShape.of(in, out);
+        }
 
         @Override
         public FlowShape<Object, Object> shape() {
@@ -274,8 +280,21 @@ final class WebSocketFrames {
 
         @Override
         public GraphStageLogic createLogic(Attributes attributes) {
-            PerConnection connection = PerConnection.of(attributes);
-            return new GraphStageLogic(shape) {
+            return createLogic(PerConnection.of(attributes));
+        }
+
+        abstract GraphStageLogic createLogic(PerConnection connection);
+    }
+
+    /** Notes the time of every inbound frame, below frame handling so that pongs count too. */
+    private static final class InboundActivity extends ConnectionStage {
+        InboundActivity() {
+            super("InboundActivity");
+        }
+
+        @Override
+        GraphStageLogic createLogic(PerConnection connection) {
+            return new GraphStageLogic(shape()) {
                 {
                     setHandler(in, new AbstractInHandler() {
                         @Override
@@ -316,7 +335,7 @@ final class WebSocketFrames {
      * Pekko's own message API (substreams per message, a merge, a tick source, an actor sink) is not
      * used: one stage keeps a connection's memory and wake-ups down.
      */
-    private static final class Connection extends GraphStage<FlowShape<Object, Object>> {
+    private static final class Connection extends ConnectionStage {
         private static final String IDLE_CHECK = "idle";
         private static final String CLOSE_GRACE = "grace";
         private static final String KEEP_ALIVE = "keep-alive";
@@ -324,24 +343,16 @@ final class WebSocketFrames {
         private static final Object PING = new FrameHandler.DirectAnswer(FrameEvent$.MODULE$.fullFrame(
                 Protocol$Opcode$Ping$.MODULE$, Option.empty(), ByteString.emptyByteString(), true, false, false, false));
 
-        private final Inlet<Object> in = Inlet.create("Connection.in");
-        private final Outlet<Object> out = Outlet.create("Connection.out");
-        private final FlowShape<Object, Object> shape = FlowShape.of(in, out);
         private final HeraldSettings.WebSocket settings;
 
         Connection(HeraldSettings.WebSocket settings) {
+            super("Connection");
             this.settings = settings;
         }
 
         @Override
-        public FlowShape<Object, Object> shape() {
-            return shape;
-        }
-
-        @Override
-        public GraphStageLogic createLogic(Attributes attributes) {
-            PerConnection connection = PerConnection.of(attributes);
-            return new TimerGraphStageLogic(shape) {
+        GraphStageLogic createLogic(PerConnection connection) {
+            return new TimerGraphStageLogic(shape()) {
                 private ActorRef<Session.Command> session;
                 private Outbound outbound;
                 private ActorRef<Session.Ack> ack;
