@@ -51,7 +51,10 @@ final class SseEndpoint {
             AtomicReference<CloseConnection> closedBy = new AtomicReference<>();
             EventIds ids = new EventIds(topics, hub.codec());
             return Source.single(ByteString.fromString("retry: " + hub.settings().sse().retry().toMillis() + "\n\n"))
-                    .concat(started.outbound().source().map(frame -> event(frame.text(), ids.after(frame.text()))))
+                    .concat(started.outbound().source().map(frame -> {
+                        String text = frame.text();
+                        return event(text, ids.after(text));
+                    }))
                     // A close ends the stream cleanly after a comment saying why, instead of breaking it.
                     .recover(new PFBuilder<Throwable, ByteString>()
                             .match(CloseConnection.class, close -> {

@@ -66,6 +66,23 @@ public final class FrameCodec {
     }
 
     /**
+     * How every encoded snapshot starts: its type, then ({@link ServerFrame.Snapshot}'s first
+     * property) the request id when there is one. A snapshot encoded once without an id becomes
+     * the answer to any request by putting {@link #snapshotIdField} after this start, so a topic
+     * need not encode its whole state again for each of a reconnect storm's subscribers.
+     */
+    public static final String SNAPSHOT_START = "{\"type\":\"snapshot\",";
+
+    /** A snapshot's {@code "id":"..."} property with its comma, escaped exactly as in an encoded frame. */
+    public String snapshotIdField(String requestId) {
+        try {
+            return "\"id\":" + mapper.writeValueAsString(requestId) + ",";
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
      * The {@code type} of a frame this codec encoded, read from its start: {@link ServerFrame}'s type
      * id is written as the first property, so no parsing is needed.
      */

@@ -14,6 +14,17 @@ import org.junit.jupiter.params.provider.ValueSource;
 class FrameCodecTest {
     private final FrameCodec codec = new FrameCodec();
 
+    /** Topics encode a whole snapshot once and put each subscriber's request id in; the result must be the same bytes. */
+    @ParameterizedTest
+    @ValueSource(strings = {"s", "", "a \"quoted\" \\ id", "tab\there, line\nbreak", "\u0001\u001f control", "é ünicode 🚀", "</script>"})
+    void aSnapshotEncodedWithoutIdTakesAnyRequestId(String id) {
+        List<Entry> entries = List.of(new Entry("a", 1, null, "{\"x\":1}"), new Entry("b\"", 2, "ev", "null"));
+        String unasked = codec.encode(new ServerFrame.Snapshot(null, "t", "e", 2, entries));
+        assertTrue(unasked.startsWith(FrameCodec.SNAPSHOT_START), unasked);
+        assertEquals(codec.encode(new ServerFrame.Snapshot(id, "t", "e", 2, entries)),
+                FrameCodec.SNAPSHOT_START + codec.snapshotIdField(id) + unasked.substring(FrameCodec.SNAPSHOT_START.length()));
+    }
+
     @Test
     void encodesEveryServerFrameAsExactJson() {
         assertEquals("{\"type\":\"welcome\",\"session\":\"s1\",\"user\":null,\"heartbeat\":25000,\"protocol\":1,"

@@ -32,6 +32,7 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.util.ByteString;
 
 /**
  * One topic's <em>relay</em> on this node: it holds this node's subscribers and a replica of the
@@ -130,6 +131,18 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
 
     private static final Duration JOIN_RETRY = Duration.ofSeconds(2);
 
+    /** Drops the encoded whole snapshot ({@link #whole}). */
+    private enum ForgetSnapshot implements Command {
+        INSTANCE
+    }
+
+    /** Long enough for a reconnect storm's subscribes to share one encoding, short enough not to matter as memory. */
+    private static final Duration SNAPSHOT_KEPT = Duration.ofSeconds(1);
+
+    /** A whole snapshot and its bytes after {@link FrameCodec#SNAPSHOT_START}, where a request id goes. */
+    private record WholeSnapshot(String epoch, long seq, OutboundFrame unasked, ByteString afterStart) {
+    }
+
     /** From the registry after {@link TopicRegistry.Idle}: stop if still idle. */
     enum Stop implements Command {
         INSTANCE
@@ -203,6 +216,14 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
     /** Subscribes that arrived before the owner's state; null once synced. */
     private List<Subscribe> waiting;
     private TopicData data;
+    /**
+     * The whole state at one seq, encoded once without a request id: every subscriber that asks
+     * before it changes gets those bytes behind its own id. A reconnect storm of 10,000 clients is
+     * then one encoding of a large topic instead of 10,000 (each of which the topic made alone, in
+     * turn). Forgotten {@link #SNAPSHOT_KEPT} after it was made, so that a quiet topic does not hold
+     * its state twice; null until asked.
+     */
+    private WholeSnapshot whole;
     /** Set when the owner said it cannot serve before this relay ever had a state: why subscribes are refused. */
     private OwnerUnavailable unavailable;
     private ActorRef<TopicOwner.Command> owner;
@@ -242,6 +263,10 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
                 .onMessage(MembersHeld.class, this::onMembersHeld)
                 .onMessage(PresenceOwnerLost.class, this::onPresenceOwnerLost)
                 .onMessageEquals(RetryMembers.INSTANCE, this::announceMembers)
+                .onMessageEquals(ForgetSnapshot.INSTANCE, () -> {
+                    whole = null;
+                    return this;
+                })
                 .onMessageEquals(Stop.INSTANCE, this::onStop)
                 .onSignal(PostStop.class, stop -> onPostStop())
                 .build();
@@ -401,9 +426,17 @@ public final class Topic extends AbstractBehavior<Topic.Command> {
         if (since != null) {
             metrics.resumed(delta != null);
         }
-        return OutboundFrame.of(codec.encode(delta == null
-                ? new ServerFrame.Snapshot(requestId, name, data.epoch, data.seq(), data.entries())
-                : new ServerFrame.Snapshot(requestId, name, data.epoch, data.seq(), delta.since(), delta.entries(), delta.deleted())));
+        if (delta != null) {
+            return OutboundFrame.of(codec.encode(
+                    new ServerFrame.Snapshot(requestId, name, data.epoch, data.seq(), delta.since(), delta.entries(), delta.deleted())));
+        }
+        if (whole == null || whole.seq() != data.seq() || !whole.epoch().equals(data.epoch)) {
+            OutboundFrame unasked = OutboundFrame.of(codec.encode(new ServerFrame.Snapshot(null, name, data.epoch, data.seq(), data.entries())));
+            whole = new WholeSnapshot(data.epoch, data.seq(), unasked, unasked.utf8().drop(FrameCodec.SNAPSHOT_START.length()));
+            timers.startSingleTimer(ForgetSnapshot.INSTANCE, SNAPSHOT_KEPT);
+        }
+        return requestId == null ? whole.unasked()
+                : OutboundFrame.sharing(FrameCodec.SNAPSHOT_START + codec.snapshotIdField(requestId), whole.afterStart());
     }
 
     /** Encodes one step once, for every subscriber. */

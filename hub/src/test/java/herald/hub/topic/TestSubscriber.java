@@ -2,6 +2,7 @@ package herald.hub.topic;
 
 import herald.hub.HubMetrics;
 import herald.hub.session.Outbound;
+import herald.hub.session.OutboundFrame;
 import herald.hub.session.Subscription;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -11,15 +12,21 @@ import org.apache.pekko.stream.Materializer;
 final class TestSubscriber {
     final TestProbe<Topic.Notice> notices;
     final TestProbe<String> frames;
+    /** The same frames as written, to see which objects subscribers share. */
+    final TestProbe<OutboundFrame> encoded;
     final Outbound outbound;
 
     TestSubscriber(ActorTestKit testKit, HubMetrics metrics, int maxFrames, boolean reading) {
         notices = testKit.createTestProbe();
         frames = testKit.createTestProbe();
+        encoded = testKit.createTestProbe();
         Materializer materializer = Materializer.matFromSystem(testKit.system());
         outbound = Outbound.create(maxFrames, 1 << 20, metrics);
         if (reading) {
-            outbound.source().runForeach(frame -> frames.getRef().tell(frame.text()), materializer);
+            outbound.source().runForeach(frame -> {
+                encoded.getRef().tell(frame);
+                frames.getRef().tell(frame.text());
+            }, materializer);
         }
     }
 

@@ -12,8 +12,10 @@ import herald.config.HeraldSettings;
 import herald.config.HeraldSettings.TopicLimits;
 import herald.protocol.ApiBody;
 import herald.protocol.Change;
+import herald.protocol.Entry;
 import herald.protocol.FrameCodec;
 import herald.protocol.Op;
+import herald.protocol.ServerFrame;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -121,11 +123,41 @@ class TopicTest {
         assertEquals(new Topic.Published("t", 1, "r", false, publish.receivedNanos()), published);
         metrics.outcome(published);
         String toA = a.frames.receiveMessage();
-        String toB = b.frames.receiveMessage();
-        assertSame(toA, toB, "one encoded frame shared by every subscriber");
+        b.frames.receiveMessage();
+        assertSame(a.encoded.receiveSeveralMessages(2).get(1), b.encoded.receiveSeveralMessages(2).get(1),
+                "one encoded frame shared by every subscriber");
         assertEquals(2, gauge("herald.subscriptions"));
         assertEquals(1, metrics.publishLatency.count());
         assertEquals("{\"type\":\"event\",\"topic\":\"t\",\"seq\":1,\"op\":\"set\",\"key\":\"k\",\"data\":{\"v\":1}}", toA);
+    }
+
+    /**
+     * Subscribers asking for the same state get one encoding of it behind each one's own request id
+     * (a reconnect storm's thousands of subscribes); a change makes the next subscriber's snapshot new.
+     */
+    @Test
+    void subscribersOfTheSameStateGetItEncodedOnceWithTheirOwnRequestIds() {
+        Topics topics = topics(10, 100);
+        TestProbe<Topic.PublishOutcome> acks = testKit.createTestProbe();
+        topics.tell("t", publish(Op.SET, "k1", "{\"v\":1}", acks.getRef()));
+        topics.tell("t", publish(Op.SET, "k2", "2", acks.getRef()));
+        acks.receiveSeveralMessages(2);
+        List<Entry> entries = List.of(new Entry("k1", 1, null, "{\"v\":1}"),
+                new Entry("k2", 2, null, "2"));
+        String epoch = null;
+        for (String id : new String[] {"s", "an \"escaped\" id\n", "é", null}) {
+            TestSubscriber subscriber = new TestSubscriber(testKit, metrics);
+            topics.tell("t", subscriber.subscribe(id));
+            String snapshot = subscriber.frames.receiveMessage();
+            epoch = epochOf(snapshot);
+            assertEquals(codec.encode(new ServerFrame.Snapshot(id, "t", epoch, 2, entries)), snapshot);
+        }
+        topics.tell("t", publish(Op.DELETE, "k1", null, acks.getRef()));
+        acks.receiveMessage();
+        TestSubscriber later = new TestSubscriber(testKit, metrics);
+        topics.tell("t", later.subscribe("s"));
+        assertEquals(codec.encode(new ServerFrame.Snapshot("s", "t", epoch, 3, entries.subList(1, 2))),
+                later.frames.receiveMessage(), "the state after the change, not the one encoded before it");
     }
 
     /** An HTTP request's changes to one topic: applied in order, each answered in its place, delivered in seq order. */
