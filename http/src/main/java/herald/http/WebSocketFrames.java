@@ -23,9 +23,9 @@ import org.apache.pekko.http.impl.engine.server.UpgradeToOtherProtocolResponseHe
 import org.apache.pekko.http.impl.engine.ws.FrameEvent$;
 import org.apache.pekko.http.impl.engine.ws.FrameHandler;
 import org.apache.pekko.http.impl.engine.ws.FrameHandler$;
+import org.apache.pekko.http.impl.engine.ws.FrameLogger$;
 import org.apache.pekko.http.impl.engine.ws.FrameOutHandler$;
 import org.apache.pekko.http.impl.engine.ws.Masking$;
-import org.apache.pekko.http.impl.engine.ws.FrameLogger$;
 import org.apache.pekko.http.impl.engine.ws.Protocol$Opcode$Ping$;
 import org.apache.pekko.http.impl.engine.ws.Protocol$Opcode$Text$;
 import org.apache.pekko.http.impl.engine.ws.UpgradeToWebSocketLowLevel;
@@ -100,7 +100,7 @@ final class WebSocketFrames {
     /**
      * Builds the connection stack once, for every connection of this server. Pekko HTTP keeps an
      * upgraded connection's flow for as long as the connection lives (its response renderer holds
-     * it), so a flow composed per connection costs each connection its whole blueprint: about 5 KiB
+     * it), so a flow composed per connection costs each connection its whole blueprint: about 4 KiB
      * of traversal nodes, modules and shapes. Per connection only an attribute, {@link
      * PerConnection}, is added; the stages find their connection's session through it.
      */
