@@ -51,9 +51,10 @@ public final class Session extends AbstractBehavior<Session.Command> {
     /**
      * One logger for all sessions: an actor's own ({@code getLog()}) is built per actor, by walking
      * the stack for its class, which a reconnect storm pays on every connection. The session id
-     * still reaches each line through the MDC that {@link Behaviors#withMdc} sets.
+     * still reaches each line through the MDC that {@link Behaviors#withMdc} sets. The session's
+     * helpers ({@link SessionSubscriptions}) log through it too.
      */
-    private static final Logger LOG = LoggerFactory.getLogger(Session.class);
+    static final Logger LOG = LoggerFactory.getLogger(Session.class);
 
     /**
      * Not sealed: the topics' notices ({@link Topic.Notice}) are session commands too, and outside a

@@ -171,7 +171,7 @@ final class SessionSubscriptions {
                     refused.message() == null ? "refused by the subscribe hook" : refused.message()));
         } else {
             String why = ((Hooks.Unavailable) decided.verdict()).message();
-            context.getLog().warn("Subscribe hook unavailable for session [{}] topic [{}]: {}", identity.sessionId(), topic, why);
+            Session.LOG.warn("Subscribe hook unavailable for session [{}] topic [{}]: {}", identity.sessionId(), topic, why);
             refuse.accept(new InvalidFrameException(ErrorCode.UNAVAILABLE, requestId, topic, "the subscribe hook did not decide: " + why));
         }
         return true;
@@ -209,7 +209,7 @@ final class SessionSubscriptions {
         if (awaitedTopic == null) {
             return null;
         }
-        context.getLog().warn("Topic [{}] did not answer a subscribe within {}; the client gets an error", awaitedTopic, askTimeout);
+        Session.LOG.warn("Topic [{}] did not answer a subscribe within {}; the client gets an error", awaitedTopic, askTimeout);
         ServerFrame.Error error = new ServerFrame.Error(requestId, awaitedTopic, ErrorCode.INTERNAL, "the topic did not answer in time");
         awaited.end();
         awaitedTopic = null;
